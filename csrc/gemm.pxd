@@ -1,0 +1,38 @@
+# Declarations of the C GEMM (gemm.h) and a fused front end for it.
+from cython cimport floating
+from libc.stddef cimport ptrdiff_t
+
+cdef extern from "gemm.h" nogil:
+    enum:
+        MLPF_SIMD_GENERIC
+        MLPF_SIMD_AVX2
+        MLPF_SIMD_AVX512
+        MLPF_SIMD_COUNT
+    ctypedef void (*mlpf_epilogue)(void* ctx, ptrdiff_t r0, ptrdiff_t r1,
+                                   ptrdiff_t c0, ptrdiff_t c1) noexcept nogil
+    int mlpf_simd_supported(int path)
+    int mlpf_simd_best()
+    int mlpf_simd_get()
+    int mlpf_simd_set(int path)
+    const char* mlpf_simd_name(int path)
+    int mlpf_gemm_f32(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                      const float* A, ptrdiff_t lda, const float* B, ptrdiff_t ldb,
+                      float* C, ptrdiff_t ldc, int accumulate, int n_threads,
+                      mlpf_epilogue epi, void* ctx)
+    int mlpf_gemm_f64(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                      const double* A, ptrdiff_t lda, const double* B, ptrdiff_t ldb,
+                      double* C, ptrdiff_t ldc, int accumulate, int n_threads,
+                      mlpf_epilogue epi, void* ctx)
+
+
+cdef inline int gemm_core(bint trans_a, bint trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                          const floating* A, ptrdiff_t lda, const floating* B, ptrdiff_t ldb,
+                          floating* C, ptrdiff_t ldc, bint accumulate, int n_threads,
+                          mlpf_epilogue epi, void* ctx) noexcept nogil:
+    """C (M, N) = op(A) op(B) (+ C); epi(ctx, rectangle) on each finished rectangle of C."""
+    if floating is float:
+        return mlpf_gemm_f32(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc,
+                             accumulate, n_threads, epi, ctx)
+    else:
+        return mlpf_gemm_f64(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc,
+                             accumulate, n_threads, epi, ctx)

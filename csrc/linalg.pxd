@@ -1,0 +1,148 @@
+# The linear layer's cores: one GEMM each, with what follows the product fused
+# into the GEMM's epilogue, so it runs on each output rectangle while it is hot:
+#   forward   Z = X W + b, A = f(Z)               (bias, activation)
+#   backward  dW = Xᵀ dZ + l2 W, db = Σ_rows dZ    (decay, bias gradient beside)
+#             dX = (dZ Wᵀ) ⊙ f'(prev_Z)            (the δ recurrence's product)
+# Every loop writes disjoint outputs, so results do not depend on threads.
+from cython cimport floating
+from libc.stddef cimport ptrdiff_t
+
+from activations cimport activation_backward_block, activation_forward_block
+from gemm cimport gemm_core, mlpf_epilogue
+
+
+cdef struct Epilogue:
+    # one struct for all three epilogues; unused fields stay NULL / 0
+    bint f64
+    int kind                 # activation code
+    void* out                # the GEMM's output (Z, dW or dX), row stride ld
+    ptrdiff_t ld
+    void* act                # forward: A (NULL: none)
+    const void* vec          # forward: b ; backward dW: NULL
+    const void* gamma        # forward prelu γ
+    const void* aux          # dW: W ; dX: prev_Z ; db: dZ
+    const void* aux2         # dX: prev_A
+    void* db                 # dW: db (NULL: none)
+    ptrdiff_t n_rows         # dW: rows of dZ (the batch) for db
+    double l2
+
+
+cdef inline void _forward_tile(Epilogue* e, floating* Z, floating* A, const floating* b,
+                               const floating* gamma, ptrdiff_t r0, ptrdiff_t r1,
+                               ptrdiff_t c0, ptrdiff_t c1) noexcept nogil:
+    cdef ptrdiff_t i, j, ld = e.ld
+    for i in range(r0, r1):
+        for j in range(c0, c1):
+            Z[i * ld + j] += b[j]
+    if A != NULL:
+        activation_forward_block(e.kind, r1 - r0, c1 - c0, Z + r0 * ld + c0, ld,
+                                 A + r0 * ld + c0, ld, NULL if gamma == NULL else gamma + c0)
+
+
+cdef inline void forward_epilogue(void* ctx, ptrdiff_t r0, ptrdiff_t r1,
+                                  ptrdiff_t c0, ptrdiff_t c1) noexcept nogil:
+    cdef Epilogue* e = <Epilogue*>ctx
+    if e.f64:
+        _forward_tile(e, <double*>e.out, <double*>e.act, <const double*>e.vec,
+                      <const double*>e.gamma, r0, r1, c0, c1)
+    else:
+        _forward_tile(e, <float*>e.out, <float*>e.act, <const float*>e.vec,
+                      <const float*>e.gamma, r0, r1, c0, c1)
+
+
+cdef inline void _weight_grad_tile(Epilogue* e, floating* dW, const floating* W,
+                                   floating* db, const floating* dZ, ptrdiff_t r0,
+                                   ptrdiff_t r1, ptrdiff_t c0, ptrdiff_t c1) noexcept nogil:
+    cdef ptrdiff_t i, j, ld = e.ld
+    cdef floating l2 = <floating>e.l2
+    cdef double s
+    if e.l2 != 0:
+        for i in range(r0, r1):
+            for j in range(c0, c1):
+                dW[i * ld + j] += l2 * W[i * ld + j]
+    if db != NULL and r0 == 0:   # the rectangles holding row 0 cover each column once
+        for j in range(c0, c1):
+            s = 0
+            for i in range(e.n_rows):
+                s += dZ[i * ld + j]
+            db[j] = <floating>s
+
+
+cdef inline void weight_grad_epilogue(void* ctx, ptrdiff_t r0, ptrdiff_t r1,
+                                      ptrdiff_t c0, ptrdiff_t c1) noexcept nogil:
+    cdef Epilogue* e = <Epilogue*>ctx
+    if e.f64:
+        _weight_grad_tile(e, <double*>e.out, <const double*>e.aux2, <double*>e.db,
+                          <const double*>e.aux, r0, r1, c0, c1)
+    else:
+        _weight_grad_tile(e, <float*>e.out, <const float*>e.aux2, <float*>e.db,
+                          <const float*>e.aux, r0, r1, c0, c1)
+
+
+cdef inline void _input_grad_tile(Epilogue* e, floating* dX, const floating* Zp,
+                                  const floating* Ap, ptrdiff_t r0, ptrdiff_t r1,
+                                  ptrdiff_t c0, ptrdiff_t c1) noexcept nogil:
+    cdef ptrdiff_t ld = e.ld, off = r0 * ld + c0
+    activation_backward_block(e.kind, r1 - r0, c1 - c0, dX + off, ld, Zp + off, ld,
+                              Ap + off, ld, dX + off, ld, NULL)
+
+
+cdef inline void input_grad_epilogue(void* ctx, ptrdiff_t r0, ptrdiff_t r1,
+                                     ptrdiff_t c0, ptrdiff_t c1) noexcept nogil:
+    cdef Epilogue* e = <Epilogue*>ctx
+    if e.f64:
+        _input_grad_tile(e, <double*>e.out, <const double*>e.aux, <const double*>e.aux2,
+                         r0, r1, c0, c1)
+    else:
+        _input_grad_tile(e, <float*>e.out, <const float*>e.aux, <const float*>e.aux2,
+                         r0, r1, c0, c1)
+
+
+cdef inline int linear_forward_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating* Z,
+                                    floating* A, const floating* X, const floating* W,
+                                    const floating* b, int kind, const floating* gamma,
+                                    int n_threads) noexcept nogil:
+    """Z = X W + b ; A = f(Z) unless A is NULL.   X (N, K), W (K, M), Z, A (N, M).
+    Returns 0, or -1 when out of memory."""
+    cdef Epilogue e
+    e.f64 = floating is double
+    e.kind = kind
+    e.out = Z
+    e.ld = M
+    e.act = A
+    e.vec = b
+    e.gamma = gamma
+    return gemm_core(False, False, N, M, K, X, K, W, M, Z, M, False, n_threads,
+                     forward_epilogue, &e)
+
+
+cdef inline int linear_backward_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating* dW,
+                                     floating* db, floating* dX, const floating* X,
+                                     const floating* W, const floating* dZ, double l2,
+                                     int prev_kind, const floating* prev_Z,
+                                     const floating* prev_A, int n_threads) noexcept nogil:
+    """dW = Xᵀ dZ + l2 W ; db = Σ_rows dZ ; dX = (dZ Wᵀ) ⊙ f'(prev_Z) unless dX is NULL.
+    X (N, K), W (K, M), dZ (N, M); prev_Z, prev_A (N, K).  Returns 0, or -1 (memory)."""
+    cdef Epilogue e
+    cdef int rc
+    e.f64 = floating is double
+    e.out = dW
+    e.ld = M
+    e.aux = dZ
+    e.aux2 = W
+    e.db = db
+    e.n_rows = N
+    e.l2 = l2
+    rc = gemm_core(True, False, K, M, N, X, K, dZ, M, dW, M, False, n_threads,
+                   weight_grad_epilogue, &e)
+    if rc != 0 or dX == NULL:
+        return rc
+    e.kind = prev_kind
+    e.out = dX
+    e.ld = K
+    e.aux = prev_Z
+    e.aux2 = prev_A
+    cdef mlpf_epilogue epi = NULL
+    if prev_kind != 0:
+        epi = input_grad_epilogue
+    return gemm_core(False, True, N, K, M, dZ, M, W, M, dX, K, False, n_threads, epi, &e)

@@ -1,0 +1,56 @@
+"""The thread count that the public API passes down to every kernel.
+
+Kernels never read a global: they take ``n_threads`` as an argument.  This
+module only holds the user's choice (``set_num_threads``), whose default
+honours ``OMP_NUM_THREADS``.
+
+Fork safety: libgomp's thread pool does not survive ``fork``; a child that
+starts a parallel region after its parent ran one hangs.  A forked child
+therefore runs every kernel single-threaded (``thread_limit`` drops to 1),
+which changes no result because kernels are bitwise thread-invariant.
+"""
+import os
+
+_limit = None  # None: no cap; 1 in a forked child
+
+
+def _default():
+    env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+_num_threads = _default()
+
+
+def get_num_threads():
+    """Threads the kernels use (1 in a forked child)."""
+    return min(_num_threads, thread_limit())
+
+
+def set_num_threads(n):
+    """Set the number of threads for the kernels (a positive int)."""
+    global _num_threads
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"n must be a positive int, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"n must be a positive int, got {n}")
+    _num_threads = n
+
+
+def thread_limit():
+    """Upper bound on any kernel's thread count in this process."""
+    return 1 << 30 if _limit is None else _limit
+
+
+def _after_fork_in_child():
+    global _limit
+    _limit = 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

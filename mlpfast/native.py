@@ -1,0 +1,19 @@
+"""The native backend: the compiled kernels of csrc/, checked, under the same
+names and signatures as ``mlpfast.reference``.  Importing this module raises
+ImportError when the extension modules are missing or broken."""
+from ._kernel_checks import KERNELS, bind_all
+from . import _activations, _linalg, _losses, _optim
+
+globals().update(bind_all((_linalg, _activations, _losses, _optim)))
+__all__ = list(KERNELS)
+
+
+def build_info():
+    """What the compiled modules were built with and chose at run time."""
+    return _linalg.build_info()
+
+
+def set_simd_path(name):
+    """Force the GEMM micro-kernel path ('avx512', 'avx2', 'generic'; None: the best).
+    For tests and benchmarks; raises ValueError if this CPU cannot run it."""
+    _linalg.set_simd_path(name)

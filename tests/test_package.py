@@ -1,0 +1,134 @@
+"""The package around the kernels: backend choice and fallback, build_info,
+threads, fork safety."""
+import multiprocessing
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import mlpfast
+from mlpfast import _backend
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_python(code, **env):
+    """Run code in a fresh interpreter (the package as imported here); return the result."""
+    environ = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), **env)
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, env=environ, timeout=120, cwd=ROOT)
+
+
+def test_build_info_reports_native_openmp_and_simd(nat):
+    info = mlpfast.build_info()
+    assert info["native"] is True and info["backend"] == "native"
+    assert info["openmp"] is True
+    assert info["simd"] in ("avx512", "avx2", "generic")
+    assert info["simd"] in info["simd_supported"]
+    assert info["num_threads"] == mlpfast.get_num_threads() >= 1
+    assert info["compiler"] and "-O" in info["flags"]
+    assert "-march=native" not in info["flags"] and "fast-math" not in info["flags"]
+
+
+def test_import_falls_back_with_one_warning_when_native_is_broken():
+    result = run_python("""
+        import sys, warnings
+        sys.modules["mlpfast._linalg"] = None      # as if the build were missing
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import mlpfast
+        info = mlpfast.build_info()
+        print(len(caught), info["backend"], info["native"])
+        print(caught[0].message)
+    """)
+    assert result.returncode == 0, result.stderr
+    first, message = result.stdout.splitlines()[:2]
+    assert first == "1 python False"
+    assert "reference backend" in message and "mlpfast._linalg" in message
+
+
+def test_native_backend_demanded_but_missing_raises_importerror_saying_why():
+    result = run_python("""
+        import sys, warnings
+        warnings.simplefilter("ignore")
+        sys.modules["mlpfast._losses"] = None
+        from mlpfast import _backend
+        try:
+            _backend.get("native")
+        except ImportError as exc:
+            print("ImportError:", exc)
+    """)
+    assert "ImportError: mlpfast: the native backend is not available" in result.stdout
+    assert "mlpfast._losses" in result.stdout
+
+
+def test_env_forces_python_backend_without_warning():
+    result = run_python("""
+        import warnings
+        warnings.simplefilter("error")
+        import mlpfast
+        print(mlpfast.build_info()["backend"])
+    """, MLPFAST_BACKEND="python")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "python"
+
+
+def test_backend_names():
+    assert _backend.get("python") is mlpfast.reference
+    with pytest.raises(ValueError, match="backend must be 'native', 'python' or None"):
+        _backend.get("fortran")
+
+
+def test_both_backends_export_every_kernel_with_one_signature(nat, ref):
+    import inspect
+    from mlpfast._kernel_checks import KERNELS
+    for name in KERNELS:
+        assert inspect.signature(getattr(nat, name)) == inspect.signature(getattr(ref, name))
+
+
+def test_threads_setting_and_default_from_env():
+    old = mlpfast.get_num_threads()
+    try:
+        mlpfast.set_num_threads(3)
+        assert mlpfast.get_num_threads() == 3
+        with pytest.raises(ValueError, match="positive int"):
+            mlpfast.set_num_threads(0)
+        with pytest.raises(TypeError, match="positive int"):
+            mlpfast.set_num_threads("2")
+    finally:
+        mlpfast.set_num_threads(old)
+    result = run_python("import mlpfast; print(mlpfast.get_num_threads())", OMP_NUM_THREADS="5")
+    assert result.stdout.strip() == "5"
+
+
+def _child_runs_kernels(queue):
+    import mlpfast.native as native
+    C = np.empty((300, 300), np.float32)
+    A = np.ones((300, 300), np.float32)
+    native.gemm(C, A, A, n_threads=2)      # capped to 1 thread in a forked child
+    Z, P = np.zeros((300, 10), np.float32), np.empty((300, 10), np.float32)
+    native.activation_forward(P, Z, "tanh", n_threads=2)
+    queue.put(float(C[0, 0]) + mlpfast.get_num_threads())
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+def test_forked_child_finishes_after_parent_ran_threaded_kernels(nat):
+    A = np.ones((300, 300), np.float32)
+    C = np.empty_like(A)
+    nat.gemm(C, A, A, n_threads=2)       # the parent's OpenMP pool now exists
+    Z, P = np.zeros((300, 10), np.float32), np.empty((300, 10), np.float32)
+    nat.activation_forward(P, Z, "tanh", n_threads=2)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child_runs_kernels, args=(queue,))
+    child.start()
+    child.join(60)
+    hung = child.is_alive()
+    if hung:
+        child.kill()
+    assert not hung, "the forked child hung in an OpenMP region"
+    assert child.exitcode == 0
+    assert queue.get(timeout=5) == 300.0 + 1

@@ -96,6 +96,7 @@ extensions = [
     extension("_activations", []),
     extension("_losses", []),
     extension("_optim", []),
+    extension("_engine", ["gemm.c"]),
 ]
 
 setup(

@@ -9,8 +9,8 @@ allocation failure into MemoryError.
 from cython cimport floating
 from libc.stddef cimport ptrdiff_t
 
-from gemm cimport (MLPF_SIMD_COUNT, gemm_core, mlpf_simd_best, mlpf_simd_get,
-                   mlpf_simd_name, mlpf_simd_set, mlpf_simd_supported)
+from gemm cimport (force_simd_path, gemm_core, mlpf_simd_best, mlpf_simd_get,
+                   mlpf_simd_name, mlpf_simd_supported, simd_paths)
 from linalg cimport linear_backward_core, linear_forward_core
 
 cdef extern from *:
@@ -85,18 +85,9 @@ def linear_backward(floating[:, ::1] dW not None, floating[::1] db not None,
     _check(rc)
 
 
-SIMD_PATHS = tuple(mlpf_simd_name(p).decode() for p in range(MLPF_SIMD_COUNT))
-
-
 def set_simd_path(name):
     """Force the GEMM path by name (None: the best this CPU supports)."""
-    if name is None:
-        mlpf_simd_set(-1)
-        return
-    if name not in SIMD_PATHS:
-        raise ValueError(f"simd path must be one of {SIMD_PATHS} or None, got {name!r}")
-    if mlpf_simd_set(SIMD_PATHS.index(name)) != 0:
-        raise ValueError(f"this CPU cannot run the {name} path")
+    force_simd_path(name)
 
 
 def build_info():
@@ -104,7 +95,7 @@ def build_info():
         "openmp": bool(MLPF_OPENMP),
         "simd": mlpf_simd_name(mlpf_simd_get()).decode(),
         "simd_best": mlpf_simd_name(mlpf_simd_best()).decode(),
-        "simd_supported": [n for p, n in enumerate(SIMD_PATHS) if mlpf_simd_supported(p)],
+        "simd_supported": [n for p, n in enumerate(simd_paths()) if mlpf_simd_supported(p)],
         "compiler": MLPF_COMPILER.decode(),
         "flags": MLPF_BUILD_FLAGS.decode(),
     }

@@ -36,3 +36,24 @@ cdef inline int gemm_core(bint trans_a, bint trans_b, ptrdiff_t M, ptrdiff_t N, 
     else:
         return mlpf_gemm_f64(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc,
                              accumulate, n_threads, epi, ctx)
+
+
+cdef inline list simd_paths():
+    """Names of the SIMD paths, indexed by their codes."""
+    cdef int p
+    names = []
+    for p in range(MLPF_SIMD_COUNT):
+        names.append(mlpf_simd_name(p).decode())
+    return names
+
+
+cdef inline int force_simd_path(name) except -1:
+    """Force the GEMM path by name (None: the best this CPU supports)."""
+    paths = simd_paths()
+    if name is None:
+        mlpf_simd_set(-1)
+    elif name not in paths:
+        raise ValueError(f"simd path must be one of {paths} or None, got {name!r}")
+    elif mlpf_simd_set(paths.index(name)) != 0:
+        raise ValueError(f"this CPU cannot run the {name} path")
+    return 0

@@ -2,7 +2,7 @@
 names and signatures as ``mlpfast.reference``.  Importing this module raises
 ImportError when the extension modules are missing or broken."""
 from ._kernel_checks import KERNELS, bind_all
-from . import _activations, _linalg, _losses, _optim
+from . import _activations, _engine, _linalg, _losses, _optim
 
 globals().update(bind_all((_linalg, _activations, _losses, _optim)))
 __all__ = list(KERNELS)
@@ -16,4 +16,5 @@ def build_info():
 def set_simd_path(name):
     """Force the GEMM micro-kernel path ('avx512', 'avx2', 'generic'; None: the best).
     For tests and benchmarks; raises ValueError if this CPU cannot run it."""
-    _linalg.set_simd_path(name)
+    for module in (_linalg, _engine):   # each links its own copy of the GEMM
+        module.set_simd_path(name)

@@ -1,0 +1,279 @@
+"""The training engine: whole epochs in C, the GIL released.
+
+Design
+------
+For each batch of the shuffled order: gather its rows of X and its targets,
+forward through every layer, the loss, the δ recurrence and the optimiser
+update of both parameter buffers: the very same nogil cores (linalg.pxd,
+activations.pxd, losses.pxd, optim.pxd), called in the very same order as the
+Python layer path of mlpfast.training, so the two agree bitwise.  All buffers
+are allocated once per call; nothing is allocated per step.  Between batches
+the engine looks for Ctrl-C (with the GIL, every few batches) and stops before
+a step whose loss is not finite, leaving the parameters as they were.
+"""
+import numpy as np
+
+from cython cimport floating
+from libc.math cimport isfinite
+from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+
+from activations cimport activation_backward_rows
+from gemm cimport force_simd_path
+from linalg cimport linear_backward_core, linear_forward_core
+from losses cimport (mean_squared_error_core, sigmoid_binary_cross_entropy_core,
+                     softmax_cross_entropy_core)
+from optim cimport (adagrad_update_core, adam_update_core, momentum_update_core,
+                    rmsprop_update_core, sgd_update_core)
+
+cdef extern from "Python.h":
+    int PyErr_CheckSignals() except -1
+
+cdef enum:
+    LOSS_CE = 0
+    LOSS_BCE = 1
+    LOSS_MSE = 2
+    OPT_SGD = 0
+    OPT_MOMENTUM = 1
+    OPT_NESTEROV = 2
+    OPT_ADAGRAD = 3
+    OPT_RMSPROP = 4
+    OPT_ADAM = 5
+    PRELU = 5
+    DONE = 0
+    DIVERGED = 1
+    NO_MEMORY = 2
+    INTERRUPTED = 3
+    SIGNAL_EVERY = 8     # batches between looks for Ctrl-C
+
+LOSS_CODES = {"cross_entropy": LOSS_CE, "binary_cross_entropy": LOSS_BCE, "mse": LOSS_MSE}
+OPT_CODES = {"sgd": OPT_SGD, "momentum": OPT_MOMENTUM, "nesterov": OPT_NESTEROV,
+             "adagrad": OPT_ADAGRAD, "rmsprop": OPT_RMSPROP, "adam": OPT_ADAM, "adamw": OPT_ADAM}
+
+
+cdef struct Layer:
+    # a layer's arrays, as void* (a struct cannot hold a fused type)
+    Py_ssize_t n_in, n_out
+    int kind
+    void* W
+    void* b
+    void* gamma
+    void* dW
+    void* db
+    void* dgamma
+    void* Z
+    void* A          # == Z for identity layers
+    void* delta
+    void* dA         # ∂J/∂A scratch: prelu layers and an activated output layer
+
+
+cdef struct Optim:
+    int kind
+    double lr, h1, h2, h3, decay    # hyper-parameters in the order of each core
+    long t                           # steps done before this epoch
+    void* state[2][2]                # [buffer][slot]
+    void* params[2]
+    void* grads[2]
+    Py_ssize_t size[2]
+
+
+cdef inline void _step(Optim* o, long t, int n_threads, floating* _dtype) noexcept nogil:
+    """One update of both buffers (weights first, with AdamW's decay), as Optimizer.step."""
+    cdef int i
+    cdef floating* p
+    cdef floating* g
+    for i in range(2):
+        p, g = <floating*>o.params[i], <floating*>o.grads[i]
+        if o.kind == OPT_SGD:
+            sgd_update_core(o.size[i], p, g, o.lr, n_threads)
+        elif o.kind == OPT_MOMENTUM or o.kind == OPT_NESTEROV:
+            momentum_update_core(o.size[i], p, <floating*>o.state[i][0], g, o.lr, o.h1,
+                                 o.kind == OPT_NESTEROV, n_threads)
+        elif o.kind == OPT_ADAGRAD:
+            adagrad_update_core(o.size[i], p, <floating*>o.state[i][0], g, o.lr, o.h1, n_threads)
+        elif o.kind == OPT_RMSPROP:
+            rmsprop_update_core(o.size[i], p, <floating*>o.state[i][0], g, o.lr, o.h1, o.h2,
+                                n_threads)
+        else:
+            adam_update_core(o.size[i], p, <floating*>o.state[i][0], <floating*>o.state[i][1],
+                             g, o.lr, o.h1, o.h2, o.h3, t, o.decay if i == 0 else 0.0,
+                             n_threads)
+
+
+cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const void* T,
+                Py_ssize_t t_width, int loss_kind, const int64_t* order, Py_ssize_t n,
+                Py_ssize_t batch, floating* Xb, void* Tb, floating* P, double* row_loss,
+                double l2, Optim* opt, int n_threads, object interrupt,
+                double* total, long* steps) except -1:
+    cdef Py_ssize_t start, rows, i, k
+    cdef int l, status = DONE
+    cdef double loss
+    cdef const floating* inp
+    cdef Layer* last = &L[n_layers - 1]
+    cdef floating* d_out
+    cdef Py_ssize_t t_bytes = t_width * (sizeof(int64_t) if loss_kind == LOSS_CE else sizeof(floating))
+    with nogil:
+        start = 0
+        while start < n:
+            if steps[0] % SIGNAL_EVERY == 0 and steps[0] > 0:
+                with gil:
+                    PyErr_CheckSignals()
+                    if interrupt.requested:
+                        status = INTERRUPTED
+                if status != DONE:
+                    break
+            rows = batch if n - start > batch else n - start
+            for i in range(rows):            # gather the batch
+                k = order[start + i]
+                memcpy(Xb + i * m0, X + k * m0, m0 * sizeof(floating))
+                memcpy(<char*>Tb + i * t_bytes, <const char*>T + k * t_bytes, t_bytes)
+            inp = Xb
+            for l in range(n_layers):        # forward
+                if linear_forward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].Z,
+                                       NULL if L[l].A == L[l].Z else <floating*>L[l].A, inp,
+                                       <floating*>L[l].W, <floating*>L[l].b, L[l].kind,
+                                       <floating*>L[l].gamma, n_threads) != 0:
+                    status = NO_MEMORY
+                    break
+                inp = <floating*>L[l].A
+            if status != DONE:
+                break
+            d_out = <floating*>last.delta if last.kind == 0 else <floating*>last.dA
+            if loss_kind == LOSS_CE:         # the loss: ∂J/∂A_L
+                loss = softmax_cross_entropy_core(rows, last.n_out, d_out, P,
+                                                  <floating*>last.A, <int64_t*>Tb, row_loss,
+                                                  n_threads)
+            elif loss_kind == LOSS_BCE:
+                loss = sigmoid_binary_cross_entropy_core(rows, last.n_out, d_out, P,
+                                                         <floating*>last.A, <floating*>Tb,
+                                                         row_loss, n_threads)
+            else:
+                loss = mean_squared_error_core(rows, last.n_out, d_out, <floating*>last.A,
+                                               <floating*>Tb, row_loss, n_threads)
+            if not isfinite(loss):
+                status = DIVERGED
+                break
+            if last.kind != 0:               # δ_L = ∂J/∂A_L ⊙ f'(Z_L)
+                activation_backward_rows(last.kind, rows, last.n_out, d_out,
+                                         <floating*>last.Z, <floating*>last.A,
+                                         <floating*>last.delta, <floating*>last.gamma,
+                                         <floating*>last.dgamma, n_threads)
+            for l in range(n_layers - 1, -1, -1):   # the δ recurrence
+                if _layer_backward(L, l, Xb, rows, l2, n_threads) != 0:
+                    status = NO_MEMORY
+                    break
+            if status != DONE:
+                break
+            _step(opt, opt.t + steps[0] + 1, n_threads, Xb)
+            total[0] += loss * rows
+            steps[0] += 1
+            start += batch
+    return status
+
+
+cdef inline int _layer_backward(Layer* L, int l, floating* Xb, Py_ssize_t rows, double l2,
+                                int n_threads) noexcept nogil:
+    """As Dense.backward: dW, db of layer l and δ of layer l-1."""
+    cdef const floating* X = Xb if l == 0 else <floating*>L[l - 1].A
+    cdef Layer* p
+    cdef int rc
+    if l == 0:
+        return linear_backward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].dW,
+                                    <floating*>L[l].db, NULL, X, <floating*>L[l].W,
+                                    <floating*>L[l].delta, l2, 0, NULL, NULL, n_threads)
+    p = &L[l - 1]
+    if p.kind == PRELU:
+        rc = linear_backward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].dW,
+                                  <floating*>L[l].db, <floating*>p.dA, X, <floating*>L[l].W,
+                                  <floating*>L[l].delta, l2, 0, NULL, NULL, n_threads)
+        activation_backward_rows(PRELU, rows, p.n_out, <floating*>p.dA, <floating*>p.Z,
+                                 <floating*>p.A, <floating*>p.delta, <floating*>p.gamma,
+                                 <floating*>p.dgamma, n_threads)
+        return rc
+    return linear_backward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].dW,
+                                <floating*>L[l].db, <floating*>p.delta, X, <floating*>L[l].W,
+                                <floating*>L[l].delta, l2, p.kind, <floating*>p.Z,
+                                <floating*>p.A, n_threads)
+
+
+cdef void* _ptr(object a):
+    """Address of a C-contiguous array's data (None: NULL)."""
+    if a is None:
+        return NULL
+    return <void*><size_t>a.__array_interface__["data"][0]
+
+
+def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_threads,
+              interrupt):
+    """One epoch of `net` on (X, T) in the order `order`; returns (Σ J·rows, iterations)
+    and advances opt.t.  Raises TrainingDiverged / MemoryError like the Python path."""
+    from .training import TrainingDiverged
+    cdef int n_layers = len(net.layers), l, status
+    cdef Py_ssize_t n = X.shape[0], rows = min(batch_size, n)
+    cdef Layer* L = <Layer*>malloc(n_layers * sizeof(Layer))
+    cdef Optim o
+    cdef double total = 0
+    cdef long steps = 0
+    if L == NULL:
+        raise MemoryError()
+    dtype = net.dtype
+    keep = []                      # buffers alive for the call
+    try:
+        for l, layer in enumerate(net.layers):
+            layer._buffers(rows)
+            L[l].n_in, L[l].n_out, L[l].kind = layer.n_in, layer.n_out, layer.code
+            L[l].W, L[l].b, L[l].gamma = _ptr(layer._W), _ptr(layer._b), _ptr(layer._gamma)
+            L[l].dW, L[l].db, L[l].dgamma = _ptr(layer.dW), _ptr(layer.db), _ptr(layer.dgamma)
+            L[l].Z, L[l].A, L[l].delta = _ptr(layer.Z), _ptr(layer.A), _ptr(layer.delta)
+            dA = layer._dA if layer.is_prelu else (
+                np.empty_like(layer.Z) if l == n_layers - 1 and layer.code != 0 else None)
+            keep.append(dA)
+            L[l].dA = _ptr(dA)
+        order = np.ascontiguousarray(order, dtype=np.int64)
+        Xb = np.empty((rows, X.shape[1]), dtype)
+        Tb = np.empty((rows,) + T.shape[1:], T.dtype)
+        P = np.empty((rows, net.n_outputs), dtype)
+        row_loss = np.empty(rows, np.float64)
+        keep += [order, Xb, Tb, P, row_loss]
+        if opt.state is None:
+            opt.reset(net.params)
+        o.kind, o.lr, o.t = OPT_CODES[opt.name], lr, opt.t
+        hyper = list(opt.hyper().values()) + [0.0, 0.0, 0.0, 0.0]
+        o.h1, o.h2, o.h3 = hyper[0], hyper[1], hyper[2]
+        o.decay = opt.weight_decay if o.kind == OPT_ADAM else 0.0
+        for i in range(2):
+            o.params[i], o.grads[i], o.size[i] = (_ptr(net.params[i]), _ptr(net.grads[i]),
+                                                  net.params[i].shape[0])
+            slots = [opt.state[i][s] for s in opt.slots] + [None, None]
+            o.state[i][0], o.state[i][1] = _ptr(slots[0]), _ptr(slots[1])
+        args = (n_layers, X.shape[1], T.shape[1] if T.ndim == 2 else 1,
+                LOSS_CODES[net.loss.name], n, batch_size)
+        if dtype == np.float32:
+            status = _epoch[float](L, n_layers, <float*>_ptr(X), X.shape[1], _ptr(T),
+                                   args[2], args[3], <int64_t*>_ptr(order), n, batch_size,
+                                   <float*>_ptr(Xb), _ptr(Tb), <float*>_ptr(P),
+                                   <double*>_ptr(row_loss), net.l2, &o, n_threads, interrupt,
+                                   &total, &steps)
+        else:
+            status = _epoch[double](L, n_layers, <double*>_ptr(X), X.shape[1], _ptr(T),
+                                    args[2], args[3], <int64_t*>_ptr(order), n, batch_size,
+                                    <double*>_ptr(Xb), _ptr(Tb), <double*>_ptr(P),
+                                    <double*>_ptr(row_loss), net.l2, &o, n_threads, interrupt,
+                                    &total, &steps)
+    finally:
+        free(L)
+    opt.t += steps
+    for layer in net.layers:        # the caches hold the last batch, as in the Python path
+        layer._rows = rows
+    if status == DIVERGED:
+        raise TrainingDiverged(f"the training loss became non-finite at iteration {opt.t + 1};"
+                               " parameters are those before it")
+    if status == NO_MEMORY:
+        raise MemoryError("mlpfast: out of memory in the training engine")
+    return total, steps
+
+
+def set_simd_path(name):
+    """Force this module's GEMM path (see mlpfast.native.set_simd_path)."""
+    force_simd_path(name)

@@ -1,0 +1,45 @@
+"""Checks and conversions of user input at the public API (X, sizes, names)."""
+import numbers
+
+import numpy as np
+
+
+def as_features(X, n_features, dtype, name="X"):
+    """X as a C-contiguous (N, n_features) array of `dtype`, copied only when needed.
+
+    TypeError for non-numeric data; ValueError for wrong ndim, no rows, wrong
+    width, NaN or inf."""
+    if isinstance(X, np.ndarray) and X.dtype == dtype and X.flags.c_contiguous:
+        arr = X
+    else:
+        try:
+            arr = np.asarray(X)
+        except Exception as exc:
+            raise ValueError(f"{name} could not be read as an array: {exc}") from None
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
+                                       or arr.dtype == bool) or np.iscomplexobj(arr):
+            raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+        arr = np.ascontiguousarray(arr, dtype=dtype)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (samples, features), got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} must have at least one row, got shape {arr.shape}")
+    if arr.shape[1] != n_features:
+        raise ValueError(f"{name} must have {n_features} columns (features), got {arr.shape[1]}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite: it holds NaN or inf")
+    return arr
+
+
+def positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def fraction(value, name, allow_zero=True):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
+            (0 <= value if allow_zero else 0 < value) and value < 1):
+        raise ValueError(f"{name} must be a number in {'[' if allow_zero else '('}0, 1), "
+                         f"got {value!r}")
+    return float(value)

@@ -1,0 +1,214 @@
+"""The multilayer perceptron: the forward pass and the δ recurrence (DESIGN §2).
+
+Row-major batches: Z_l = A_{l-1} W_l + b_l, A_l = f_l(Z_l), A_0 = X;
+δ_L from the loss (times f_L' when the output layer has an activation), then
+dW_l = A_{l-1}ᵀ δ_l (+ λ W_l), db_l = Σ_rows δ_l, δ_{l-1} = (δ_l W_lᵀ) ⊙ f'_{l-1}(Z_{l-1}).
+This is the column-vector recurrence δˡ = f'(zˡ) ⊙ (Wˡ⁺¹)ᵀ δˡ⁺¹ with W stored
+transposed.  Each product and what follows it is one kernel call.
+"""
+import numpy as np
+
+from . import _backend, init as _init, losses as _losses
+from ._kernel_checks import _scalar
+from ._threads import get_num_threads
+from ._validation import as_features, fraction, positive_int
+from .layers import Dense
+
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def _dtype(dtype):
+    key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if key not in DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return np.dtype(DTYPES[key])
+
+
+class MLP:
+    """A fully connected feed-forward network (see DESIGN §6 for the contract).
+
+    ``layer_sizes`` [m0, ..., mL]; ``activation`` one name or one per hidden
+    layer; ``output_activation`` None for identity (the loss owns the link);
+    ``loss`` 'cross_entropy' | 'binary_cross_entropy' | 'mse'; ``dropout`` the
+    drop rate of hidden activations during ``fit``; ``seed`` drives init,
+    shuffling, dropout and validation splits.
+    """
+
+    def __init__(self, layer_sizes, activation="relu", output_activation=None,
+                 loss="cross_entropy", dtype="float32", init="auto", l2=0.0, dropout=0.0,
+                 seed=None, backend=None):
+        sizes = list(layer_sizes) if not isinstance(layer_sizes, (str, bytes)) else None
+        if not sizes or len(sizes) < 2:
+            raise ValueError("layer_sizes must list at least two sizes [inputs, ..., outputs], "
+                             f"got {layer_sizes!r}")
+        self.layer_sizes = [positive_int(m, f"layer_sizes[{i}]") for i, m in enumerate(sizes)]
+        n_hidden = len(sizes) - 2
+        acts = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        if len(acts) != n_hidden:
+            raise ValueError(f"activation must be one name or {n_hidden} names (one per hidden "
+                             f"layer), got {len(acts)}")
+        acts.append("identity" if output_activation is None else output_activation)
+        self.dtype = _dtype(dtype)
+        self.loss = _losses.get(loss)
+        self.l2 = _scalar("l2", l2, low=0.0)
+        self.dropout = fraction(dropout, "dropout")
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.backend = backend
+        self.kernels = _backend.get(backend)
+        self.layers = [Dense(m_in, m_out, act, self.dtype)
+                       for m_in, m_out, act in zip(self.layer_sizes, self.layer_sizes[1:], acts)]
+        self.init = init
+        self._allocate()
+        for layer in self.layers:
+            layer.W = _init.draw(init, layer.activation, layer is self.layers[-1], self.rng,
+                                 layer.n_in, layer.n_out)
+            if layer.is_prelu:
+                layer.gamma = np.full(layer.n_out, 0.25)
+        self.optimizer = None
+        self.history = None
+
+    # ------------------------------------------------------------ parameters
+    def _allocate(self):
+        """Two flat buffers (weights; biases and prelu slopes) and their gradients;
+        the layers' arrays are views into them."""
+        n_w = sum(lay.n_in * lay.n_out for lay in self.layers)
+        n_o = sum(lay.n_out * (2 if lay.is_prelu else 1) for lay in self.layers)
+        self.params = [np.zeros(n_w, self.dtype), np.zeros(n_o, self.dtype)]
+        self.grads = [np.zeros(n_w, self.dtype), np.zeros(n_o, self.dtype)]
+        w = o = 0
+        for lay in self.layers:
+            size = lay.n_in * lay.n_out
+            lay._W = self.params[0][w:w + size].reshape(lay.n_in, lay.n_out)
+            lay.dW = self.grads[0][w:w + size].reshape(lay.n_in, lay.n_out)
+            lay._b, lay.db = self.params[1][o:o + lay.n_out], self.grads[1][o:o + lay.n_out]
+            w, o = w + size, o + lay.n_out
+        for lay in self.layers:
+            if lay.is_prelu:
+                lay._gamma = self.params[1][o:o + lay.n_out]
+                lay.dgamma = self.grads[1][o:o + lay.n_out]
+                o += lay.n_out
+
+    @property
+    def n_inputs(self):
+        return self.layer_sizes[0]
+
+    @property
+    def n_outputs(self):
+        return self.layer_sizes[-1]
+
+    def _X(self, X, name="X"):
+        return as_features(X, self.n_inputs, self.dtype, name)
+
+    # ------------------------------------------------------------ forward and δ recurrence
+    def forward(self, X):
+        """Output of the last layer (logits for cross-entropy), (N, m_L); caches
+        every layer's Z and A for ``backward``."""
+        A = self._X(X)
+        n_threads = get_num_threads()
+        for layer in self.layers:
+            A = layer.forward(self.kernels, A, n_threads)
+        self._forward_rows = A.shape[0]
+        return A.copy()
+
+    def backward(self, y):
+        """After ``forward(X)``: fills every layer's delta, dW (with λW), db (and
+        dgamma); returns the loss J + (λ/2) Σ‖W‖² of that batch."""
+        last = self.layers[-1]
+        if getattr(self, "_forward_rows", None) != last._rows:
+            raise RuntimeError("backward(y) needs a forward(X) first")
+        targets = self.loss.targets(y, last._rows, self.n_outputs, self.dtype)
+        loss = self._output_delta(targets, get_num_threads())
+        self._backpropagate(get_num_threads())
+        return loss + self._penalty()
+
+    def _output_delta(self, targets, n_threads):
+        """δ_L = ∂J/∂Z_L: the loss kernel gives ∂J/∂A_L, times f_L'(Z_L) unless identity."""
+        last = self.layers[-1]
+        if last.code == 0:
+            return self.loss(self.kernels, last.delta, self._scratch(), last.A, targets,
+                             n_threads)
+        dA = self._scratch(1)
+        loss = self.loss(self.kernels, dA, self._scratch(), last.A, targets, n_threads)
+        self.kernels.activation_backward(last.delta, dA, last.Z, last.A, last.activation,
+                                         last._gamma, last.dgamma, n_threads)
+        return loss
+
+    def _backpropagate(self, n_threads):
+        """The δ recurrence, from the output layer down to the first."""
+        for l in range(len(self.layers) - 1, -1, -1):
+            prev = self.layers[l - 1] if l > 0 else None
+            self.layers[l].backward(self.kernels, prev, self.l2, n_threads)
+
+    def _scratch(self, i=0):
+        rows = self.layers[-1]._rows
+        cache = self.__dict__.setdefault("_scratch_cache", {})
+        if cache.get(i, np.empty(0)).shape != (rows, self.n_outputs):
+            cache[i] = np.empty((rows, self.n_outputs), self.dtype)
+        return cache[i]
+
+    def _penalty(self):
+        if self.l2 == 0:
+            return 0.0
+        w = self.params[0].astype(np.float64)
+        return 0.5 * self.l2 * float(w @ w)
+
+    def loss_and_grads(self, X, y):
+        """(J + (λ/2) Σ‖W‖², [(dW_l, db_l) for each layer]) on the batch (X, y)."""
+        self.forward(X)
+        loss = self.backward(y)
+        return loss, [(lay.dW.copy(), lay.db.copy()) for lay in self.layers]
+
+    # ------------------------------------------------------------ inference
+    def _output(self, X):
+        """The last layer's output with buffers of this call only (thread-safe)."""
+        A = self._X(X)
+        n_threads = get_num_threads() if A.shape[0] >= 64 else 1
+        for layer in self.layers:
+            Z = np.empty((A.shape[0], layer.n_out), self.dtype)
+            out = Z if layer.code == 0 else np.empty_like(Z)
+            self.kernels.linear_forward(Z, None if out is Z else out, A, layer._W, layer._b,
+                                        layer.activation, layer._gamma, n_threads)
+            A = out
+        return A
+
+    def predict(self, X):
+        """Class indices (cross_entropy), 0/1 (binary_cross_entropy) or values (mse)."""
+        return self.loss.predict(self._output(X))
+
+    def predict_proba(self, X):
+        """Class probabilities: softmax rows (N, C); binary with one unit (N, 2)."""
+        if not hasattr(self.loss, "proba"):
+            raise AttributeError("predict_proba needs a classification loss, not mse")
+        return self.loss.proba(self.kernels, self._output(X), 1)
+
+    def score(self, X, y):
+        """Accuracy for classification, R² (averaged over outputs) for mse."""
+        out = self._output(X)
+        targets = self.loss.targets(y, out.shape[0], self.n_outputs, self.dtype)
+        return self.loss.score(self.loss.predict(out), targets)
+
+    # ------------------------------------------------------------ training and files
+    def fit(self, X, y, **options):
+        """Train; see mlpfast.training.fit for the options.  Returns a History."""
+        from .training import fit
+        return fit(self, X, y, **options)
+
+    def save(self, path):
+        """Write the network (architecture, parameters, optimiser state) to `path` (.npz)."""
+        from .io import save
+        save(self, path)
+
+    def config(self):
+        """The constructor arguments, as plain JSON-able values."""
+        acts = [lay.activation for lay in self.layers]
+        return {"layer_sizes": self.layer_sizes, "activation": acts[:-1],
+                "output_activation": None if acts[-1] == "identity" else acts[-1],
+                "loss": self.loss.name, "dtype": self.dtype.name, "init": self.init,
+                "l2": self.l2, "dropout": self.dropout,
+                "seed": self.seed if isinstance(self.seed, (int, type(None))) else None}
+
+    def __repr__(self):
+        return (f"MLP({self.layer_sizes}, activation={[l.activation for l in self.layers[:-1]]}"
+                f", loss={self.loss.name!r}, dtype={self.dtype.name!r}, "
+                f"backend={_backend.name_of(self.kernels)!r})")

@@ -112,7 +112,8 @@ def _check_row(where, header, line, cells):
                       f"missing columns {missing[0]!r} to {missing[-1]!r}")
         else:
             detail = f"{len(cells) - len(header)} extra cell(s) after column {header[-1]!r}"
-        raise CSVError(f"{where}, row {line}: {len(cells)} cell{'s' * (len(cells) != 1)} but the header has "
+        n_cells = f"{len(cells)} cell{'s' * (len(cells) != 1)}"
+        raise CSVError(f"{where}, row {line}: {n_cells} but the header has "
                        f"{len(header)} columns ({detail})")
     for name, cell in zip(header, cells):
         if cell == "":

@@ -35,7 +35,8 @@ def _check_X(X, n_inputs, arg="X"):
     if A.dtype.kind not in "biuf":
         raise TypeError(f"{arg} must be numeric, got dtype {A.dtype}")
     if A.ndim != 2:
-        raise ValueError(f"{arg} must be 2-D (samples × inputs), got {A.ndim}-D with shape {A.shape}")
+        raise ValueError(f"{arg} must be 2-D (samples × inputs), "
+                         f"got {A.ndim}-D with shape {A.shape}")
     if A.shape[0] == 0:
         raise ValueError(f"{arg} must not be empty, got shape {A.shape}")
     if A.shape[1] != n_inputs:
@@ -47,7 +48,7 @@ def _check_X(X, n_inputs, arg="X"):
 
 
 def _check_y(y, n_rows, arg="y"):
-    """y as an int64 vector of −1/+1 with ``n_rows`` entries; TypeError/ValueError naming ``arg``."""
+    """y as an int64 vector of −1/+1, ``n_rows`` long; TypeError/ValueError naming ``arg``."""
     try:
         t = np.asarray(y)
     except (TypeError, ValueError) as exc:

@@ -149,7 +149,7 @@ def test_bad_threshold(value, exc, match):
     [[0, 0], [0, 1], [1, 0], [1, 1]],                                  # list of ints
     BOOL_X.astype(np.float32),
     np.asfortranarray(BOOL_X.astype(np.float64)),
-    np.repeat(BOOL_X.astype(np.float64), 2, axis=1)[:, ::2],                               # strided view
+    np.repeat(BOOL_X.astype(np.float64), 2, axis=1)[:, ::2],           # strided view
 ], ids=["list", "float32", "fortran", "strided"])
 def test_accepted_inputs(X):
     p = Perceptron(2)

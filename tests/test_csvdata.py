@@ -1,0 +1,230 @@
+"""read_csv (class and value targets, every error with its row and column) and Standardizer."""
+import json
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from mlpfast.csvdata import CSVError, Standardizer, Table, read_csv
+
+
+def write(tmp_path, text, name="data.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+IRIS = """sepal_length,sepal_width,species,petal_length
+5.1,3.5,setosa,1.4
+7.0,3.2,versicolor,4.7
+6.3,3.3,virginica,6.0
+4.9,3.0,setosa,1.4
+
+6.4,3.2,versicolor,4.5
+"""
+
+
+def test_class_name_target(tmp_path):
+    t = read_csv(write(tmp_path, IRIS), target="species")
+    assert isinstance(t, Table)
+    assert t.feature_names == ["sepal_length", "sepal_width", "petal_length"]
+    assert t.features.dtype == np.float64 and t.features.shape == (5, 3)
+    assert_array_equal(t.features[:, 0], [5.1, 7.0, 6.3, 4.9, 6.4])
+    assert_array_equal(t.features[2], [6.3, 3.3, 6.0])
+    assert t.target_name == "species"
+    assert t.classes == ["setosa", "versicolor", "virginica"]
+    assert t.target.dtype == np.int64
+    assert_array_equal(t.target, [0, 1, 2, 0, 1])
+    assert [t.classes[i] for i in t.target] == ["setosa", "versicolor", "virginica",
+                                                "setosa", "versicolor"]
+
+
+def test_class_target_round_trip_through_a_written_file(tmp_path):
+    t = read_csv(write(tmp_path, IRIS), target="species")
+    lines = [",".join(t.feature_names + [t.target_name])]
+    lines += [",".join([repr(v) for v in row] + [t.classes[k]])
+              for row, k in zip(t.features.tolist(), t.target)]
+    t2 = read_csv(write(tmp_path, "\n".join(lines) + "\n", "again.csv"), target="species")
+    assert_array_equal(t2.features, t.features)
+    assert_array_equal(t2.target, t.target)
+    assert t2.classes == t.classes and t2.feature_names == t.feature_names
+
+
+def test_no_target_all_features(tmp_path):
+    t = read_csv(write(tmp_path, "a,b\n1,2\n3,4e-1\n-5,  6 \n"))
+    assert t.feature_names == ["a", "b"]
+    assert_array_equal(t.features, [[1, 2], [3, 0.4], [-5, 6]])
+    assert t.target is None and t.target_name is None and t.classes is None
+
+
+def test_numeric_regression_target(tmp_path):
+    t = read_csv(write(tmp_path, "price,x,y\n1.5,0,1\n-2.25,1,0\n3e2,1,1\n"), target="price")
+    assert t.feature_names == ["x", "y"]
+    assert t.classes is None and t.target.dtype == np.float64
+    assert_array_equal(t.target, [1.5, -2.25, 300.0])
+    assert_array_equal(t.features, [[0, 1], [1, 0], [1, 1]])
+
+
+def test_integer_class_target(tmp_path):
+    path = write(tmp_path, "x,digit\n0.5,10\n0.25,2\n0.0,10\n1,-1\n")
+    t = read_csv(path, target="digit")
+    assert t.classes == [-1, 2, 10]                     # numeric, not string, order
+    assert all(type(c) is int for c in t.classes)
+    assert_array_equal(t.target, [2, 1, 2, 0])
+    json.dumps(t.classes)                               # storable in a model file
+    # the same column forced to be a regression target
+    v = read_csv(path, target="digit", target_kind="values")
+    assert v.classes is None and v.target.dtype == np.float64
+    assert_array_equal(v.target, [10, 2, 10, -1])
+
+
+def test_target_kind_classes_on_float_labels(tmp_path):
+    t = read_csv(write(tmp_path, "x,t\n1,0.5\n2,1.5\n3,0.5\n"), target="t", target_kind="classes")
+    assert t.classes == ["0.5", "1.5"]
+    assert_array_equal(t.target, [0, 1, 0])
+
+
+def test_bom_quotes_and_crlf(tmp_path):
+    text = '\ufeff"a, first",b\r\n"1",2\r\n3,"4"\r\n'
+    t = read_csv(write(tmp_path, text))
+    assert t.feature_names == ["a, first", "b"]
+    assert_array_equal(t.features, [[1, 2], [3, 4]])
+
+
+# ------------------------------------------------------------------ errors
+
+@pytest.mark.parametrize("text, target, match", [
+    ("", None, r"empty file"),
+    ("\n\n  \n", None, r"empty file"),
+    ("1,2,3\n4,5,6\n7,8,9\n", None, r"row 1: no header row"),
+    ("a,b,c\n1,2,3\n4,5\n7,8,9\n", None,
+     r"row 3: 2 cells .*header has 3 columns \(missing column 'c'\)"),
+    ("a,b,c\n1,2,3\n4\n", None, r"row 3: 1 cell but .*missing columns 'b' to 'c'"),
+    ("a,b\n1,2\n4,5,6\n", None, r"row 3: 3 cells .*1 extra cell.*after column 'b'"),
+    ("a,b\n1,2\n\n4,x7\n", None, r"row 4, column 'b': 'x7' is not a finite number"),
+    ("a,b\n1,2\n4,nan\n", None, r"row 3, column 'b': 'nan' is not a finite number"),
+    ("a,b\n1,inf\n4,5\n", None, r"row 2, column 'b': 'inf' is not a finite number"),
+    ("a,b,y\n1,2,cat\n4,,dog\n", "y", r"row 3, column 'b': empty cell"),
+    ("a,b,y\n1,2,cat\n4,3,\n", "y", r"row 3, column 'y': empty cell"),
+    ("a,b\n1,2\n3,4\n", "label", r"no column 'label' for the target; the columns are: 'a', 'b'"),
+    ("a,b\n1,2\n", None, r"1 data row\(s\) after the header; need at least 2"),
+    ("a,b\n", None, r"0 data row\(s\)"),
+    ("y\n1\n2\n", "y", r"no feature columns"),
+    ("a,,c\n1,2,3\n4,5,6\n", None, r"row 1, column 2: empty column name"),
+    ("a,b,a\n1,2,3\n4,5,6\n", None, r"row 1, column 'a': duplicate column name"),
+    ("a,b\n1,2\n3,\"4\n", None, r"row \d+: malformed CSV"),
+    ("x,t\n1,2.5\n2,cat\n", "t", None),             # fine under auto: class names
+])
+def test_csv_errors(tmp_path, text, target, match):
+    path = write(tmp_path, text)
+    if match is None:
+        assert read_csv(path, target=target).classes == ["2.5", "cat"]
+        return
+    with pytest.raises(CSVError, match=match) as info:
+        read_csv(path, target=target)
+    assert str(path) in str(info.value)                   # the file is named
+    assert isinstance(info.value, ValueError)
+
+
+def test_error_names_row_and_column_of_first_problem(tmp_path):
+    # the bad feature (row 3) comes before the ragged row (row 5): file order wins
+    path = write(tmp_path, "h1,h2,h3\n1,2,3\n4,five,6\n7,8,9\n10,11\n")
+    with pytest.raises(CSVError) as info:
+        read_csv(path)
+    msg = str(info.value)
+    assert "row 3" in msg and "'h2'" in msg and "'five'" in msg and "row 5" not in msg
+
+
+def test_values_target_rejects_names(tmp_path):
+    path = write(tmp_path, "x,t\n1,2.5\n2,cat\n")
+    with pytest.raises(CSVError, match=r"row 3, column 't': 'cat' is not a finite number"):
+        read_csv(path, target="t", target_kind="values")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(CSVError, match=r"nope\.csv: no such file"):
+        read_csv(tmp_path / "nope.csv")
+    with pytest.raises(CSVError, match="is a directory"):
+        read_csv(tmp_path)
+
+
+def test_not_utf8(tmp_path):
+    path = write(tmp_path, "caf\u00e9,b\n1,2\n3,4\n", encoding="latin-1")
+    with pytest.raises(CSVError, match="not UTF-8"):
+        read_csv(path)
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(target=3), TypeError, "target must be a column name"),
+    (dict(target_kind="labels"), ValueError, "target_kind must be one of"),
+])
+def test_bad_arguments(tmp_path, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        read_csv(write(tmp_path, "a,b\n1,2\n3,4\n"), **kwargs)
+
+
+# ------------------------------------------------------------------ Standardizer
+
+def test_standardizer_values_and_constant_column():
+    X = np.array([[1.0, 5.0, 0.1], [3.0, 5.0, 0.1], [5.0, 5.0, 0.1], [7.0, 5.0, 0.1]])
+    s = Standardizer().fit(X)
+    assert_allclose(s.mean, [4.0, 5.0, 0.1], rtol=1e-15)
+    assert_allclose(s.scale, [np.sqrt(5.0), 1.0, 1.0], rtol=1e-15)
+    Z = s.transform(X)
+    assert_allclose(Z[:, 0], np.array([-3, -1, 1, 3]) / np.sqrt(5.0), rtol=1e-14)
+    assert_allclose(Z[:, 1:], 0.0, atol=1e-15)
+    assert_allclose(Z.mean(axis=0), 0.0, atol=1e-15)
+    assert_allclose(Z[:, 0].std(), 1.0, rtol=1e-14)
+    assert_allclose(s.inverse_transform(Z), X, rtol=1e-14)
+    assert_array_equal(s.fit_transform(X), Z)
+
+
+def test_standardizer_dtypes():
+    X = np.arange(12).reshape(4, 3)                          # integers -> float64
+    s = Standardizer().fit(X)
+    assert s.transform(X).dtype == np.float64
+    Z32 = s.transform(X.astype(np.float32))
+    assert Z32.dtype == np.float32
+    assert_allclose(Z32, s.transform(X), rtol=1e-6)
+
+
+def test_standardizer_json_round_trip():
+    rng = np.random.default_rng(0)
+    X = rng.normal(3.0, 2.0, size=(50, 4))
+    s = Standardizer().fit(X)
+    d = json.loads(json.dumps(s.to_dict()))
+    assert set(d) == {"mean", "scale"} and all(type(v) is float for v in d["mean"])
+    s2 = Standardizer.from_dict(d)
+    assert s2 == s
+    assert_array_equal(s2.transform(X), s.transform(X))     # bitwise: floats survive JSON
+
+
+@pytest.mark.parametrize("d, match", [
+    ({"mean": [0.0]}, "exactly the keys"),
+    ([1, 2], "exactly the keys"),
+    ({"mean": [0.0, 1.0], "scale": [1.0]}, "one length"),
+    ({"mean": [], "scale": []}, "non-empty"),
+    ({"mean": ["a"], "scale": [1.0]}, "lists of numbers"),
+    ({"mean": [0.0], "scale": [0.0]}, "> 0"),
+    ({"mean": [float("nan")], "scale": [1.0]}, "finite"),
+])
+def test_standardizer_bad_dict(d, match):
+    with pytest.raises(ValueError, match=match):
+        Standardizer.from_dict(d)
+
+
+def test_standardizer_errors():
+    s = Standardizer()
+    with pytest.raises(RuntimeError, match="not fitted"):
+        s.transform(np.zeros((2, 2)))
+    with pytest.raises(RuntimeError, match="not fitted"):
+        s.to_dict()
+    s.fit(np.arange(6.0).reshape(3, 2))
+    with pytest.raises(ValueError, match="X has 3 columns but the Standardizer was fitted on 2"):
+        s.transform(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="X must be finite"):
+        s.fit(np.array([[1.0, np.nan], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="non-empty 2-D"):
+        s.fit(np.zeros(3))
+    with pytest.raises(TypeError, match="X must be numeric"):
+        s.fit(np.array([["a"]]))

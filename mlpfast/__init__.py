@@ -5,11 +5,12 @@ see ``mlpfast.native`` and ``mlpfast.reference``.
 """
 import numpy as _np
 
-from . import _backend, optimizers, schedules
+from . import _backend, csvdata, datasets, optimizers, schedules
 from ._threads import get_num_threads, set_num_threads
 from .gradcheck import gradcheck
 from .io import ModelFormatError, load
 from .network import MLP
+from .perceptron import Perceptron
 from .training import History, TrainingDiverged
 
 __version__ = "0.1.0"
@@ -39,6 +40,6 @@ def build_info():
     return info
 
 
-__all__ = ["MLP", "History", "ModelFormatError", "TrainingDiverged", "build_info",
+__all__ = ["MLP", "History", "ModelFormatError", "Perceptron", "csvdata", "datasets", "TrainingDiverged", "build_info",
            "get_num_threads", "gradcheck", "load", "optimizers", "schedules",
            "set_num_threads", "__version__"]

@@ -1,8 +1,14 @@
 """The native backend: the compiled kernels of csrc/, checked, under the same
 names and signatures as ``mlpfast.reference``.  Importing this module raises
 ImportError when the extension modules are missing or broken."""
+import importlib
+
 from ._kernel_checks import KERNELS, bind_all
-from . import _activations, _engine, _linalg, _losses, _optim
+
+# import_module, not `from . import`, so a missing build says "No module named ..."
+_linalg, _activations, _losses, _optim, _engine = (
+    importlib.import_module(f"mlpfast.{name}")
+    for name in ("_linalg", "_activations", "_losses", "_optim", "_engine"))
 
 globals().update(bind_all((_linalg, _activations, _losses, _optim)))
 __all__ = list(KERNELS)

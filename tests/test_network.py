@@ -1,0 +1,182 @@
+"""The network API: DESIGN §8's worked examples, gradients against finite
+differences, prediction outputs, backends agreeing."""
+import numpy as np
+import pytest
+
+import mlpfast
+from mlpfast._kernel_checks import ACTIVATIONS
+
+BACKENDS = ["native", "python"]
+
+
+def test_xor_by_hand_weights_gives_exact_outputs():
+    net = mlpfast.MLP([2, 2, 1], activation="relu", loss="mse", dtype="float64")
+    net.layers[0].W = [[1, 1], [1, 1]]
+    net.layers[0].b = [0, -1]
+    net.layers[1].W = [[1], [-2]]
+    net.layers[1].b = [0]
+    X = [[0, 0], [0, 1], [1, 0], [1, 1]]
+    np.testing.assert_array_equal(net.forward(X), [[0], [1], [1], [0]])
+    np.testing.assert_array_equal(net.predict(X), [0, 1, 1, 0])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_one_neuron_squared_loss(backend):
+    # x = 1.5, w = 0.8, b = 0.2, t = 0.8: y = 1.4, L = 0.18, dL/dw = 0.9, dL/db = 0.6
+    net = mlpfast.MLP([1, 1], loss="mse", dtype="float64", backend=backend)
+    net.layers[0].W, net.layers[0].b = [[0.8]], [0.2]
+    loss, ((dW, db),) = net.loss_and_grads([[1.5]], [0.8])
+    np.testing.assert_allclose(net.forward([[1.5]]), [[1.4]], rtol=1e-15)
+    np.testing.assert_allclose([loss, dW[0, 0], db[0]], [0.18, 0.9, 0.6], rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sigmoid_unit_derivative_is_a_quarter(backend):
+    # f = σ(wx + b) at x = 1, w = 0, b = 0: ∂f/∂w = 0.25.  With J = f (mse against
+    # a target far below, J = ½(f − t)², dJ/dw = (f − t) f'), so use t = f − 1.
+    net = mlpfast.MLP([1, 1], output_activation="sigmoid", loss="mse", dtype="float64",
+                      backend=backend)
+    net.layers[0].W, net.layers[0].b = [[0.0]], [0.0]
+    _, ((dW, db),) = net.loss_and_grads([[1.0]], [0.5 - 1.0])
+    np.testing.assert_allclose(dW[0, 0], 0.25, rtol=1e-15)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sigmoid_network_learns_xor_by_backpropagation(backend):
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
+    y = np.array([0, 1, 1, 0], float)
+    net = mlpfast.MLP([2, 4, 1], activation="sigmoid", output_activation="sigmoid",
+                      loss="mse", dtype="float64", seed=3, backend=backend)
+    net.fit(X, y, epochs=3000, batch_size=4, optimizer="sgd", learning_rate=2.0,
+            shuffle=False)
+    out = net.forward(X)[:, 0]
+    assert np.all(np.abs(out - y) < 0.1), out
+
+
+LOSS_CASES = {
+    "cross_entropy": (4, lambda rng, n: rng.integers(0, 4, n)),
+    "binary_cross_entropy": (3, lambda rng, n: rng.integers(0, 2, (n, 3))),
+    "mse": (2, lambda rng, n: rng.standard_normal((n, 2))),
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("loss", list(LOSS_CASES))
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_gradients_match_finite_differences(backend, loss, activation):
+    rng = np.random.default_rng(7)
+    n_out, make_y = LOSS_CASES[loss]
+    X = rng.uniform(-2, 2, (6, 3))
+    y = make_y(rng, 6)
+    net = mlpfast.MLP([3, 5, 4, n_out], activation=activation, loss=loss, dtype="float64",
+                      l2=0.01, seed=1, backend=backend)
+    if activation in ("relu", "leaky_relu", "prelu"):   # keep z away from the kink at 0
+        for layer in net.layers:
+            layer.b = layer.b + 0.05
+    _, grads = net.loss_and_grads(X, y)
+    assert any(np.abs(dW).max() > 1e-3 for dW, _ in grads), "gradient is all zero"
+    assert mlpfast.gradcheck(net, X, y) < 1e-6
+
+
+def test_prelu_gamma_gradient_is_checked():
+    rng = np.random.default_rng(2)
+    net = mlpfast.MLP([3, 4, 2], activation="prelu", loss="mse", dtype="float64", seed=0)
+    X = rng.uniform(-3, 3, (8, 3))
+    net.forward(X)
+    net.backward(rng.standard_normal((8, 2)))
+    assert np.abs(net.layers[0].dgamma).max() > 1e-4
+    np.testing.assert_array_equal(net.layers[0].gamma, 0.25)
+    assert mlpfast.gradcheck(net, X, rng.standard_normal((8, 2))) < 1e-6
+
+
+def test_gradcheck_is_nan_when_nothing_is_checked():
+    net = mlpfast.MLP([2, 2], loss="mse", dtype="float64")
+    net.layers[0].W = np.zeros((2, 2))
+    assert np.isnan(mlpfast.gradcheck(net, np.zeros((3, 2)), np.zeros((3, 2))))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_predict_outputs(dtype):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((10, 4))
+    ce = mlpfast.MLP([4, 8, 3], dtype=dtype, seed=0)
+    proba = ce.predict_proba(X)
+    assert proba.shape == (10, 3) and proba.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_array_equal(ce.predict(X), proba.argmax(axis=1))
+    bce = mlpfast.MLP([4, 8, 1], loss="binary_cross_entropy", dtype=dtype, seed=0)
+    p2 = bce.predict_proba(X)
+    assert p2.shape == (10, 2)
+    np.testing.assert_allclose(p2.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_array_equal(bce.predict(X), (p2[:, 1] > 0.5).astype(int))
+    multi = mlpfast.MLP([4, 8, 3], loss="binary_cross_entropy", dtype=dtype, seed=0)
+    assert multi.predict_proba(X).shape == (10, 3) and multi.predict(X).shape == (10, 3)
+    reg = mlpfast.MLP([4, 8, 2], loss="mse", dtype=dtype, seed=0)
+    out = reg.predict(X)
+    assert reg.score(X, out) == pytest.approx(1.0)
+    with pytest.raises(AttributeError, match="predict_proba needs a classification loss"):
+        reg.predict_proba(X)
+
+
+def test_score_is_accuracy_and_r2():
+    net = mlpfast.MLP([2, 2, 1], activation="relu", loss="mse", dtype="float64")
+    net.layers[0].W, net.layers[0].b = [[1, 1], [1, 1]], [0, -1]
+    net.layers[1].W, net.layers[1].b = [[1], [-2]], [0]
+    X = [[0, 0], [0, 1], [1, 0], [1, 1]]
+    assert net.score(X, [0, 1, 1, 0]) == 1.0
+    y = np.array([0, 1, 1, 2.0])
+    expected = 1 - ((y - [0, 1, 1, 0]) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+    assert net.score(X, y) == pytest.approx(expected)
+    clf = mlpfast.MLP([2, 3], seed=0)
+    pred = clf.predict(X)
+    assert clf.score(X, pred) == 1.0
+    assert clf.score(X, (pred + 1) % 3) == 0.0
+
+
+def test_backends_agree_on_a_short_training_run():
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((100, 6)), rng.integers(0, 3, 100)
+    nets = [mlpfast.MLP([6, 16, 8, 3], activation=["tanh", "gelu"], dtype="float64", seed=9,
+                        l2=1e-3, backend=b) for b in BACKENDS]
+    histories = [n.fit(X, y, epochs=3, batch_size=16, optimizer="adam",
+                       learning_rate=1e-2) for n in nets]
+    np.testing.assert_allclose(histories[0].loss, histories[1].loss, rtol=1e-10)
+    for p, q in zip(nets[0].params, nets[1].params):
+        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
+
+
+def test_parameters_are_live_and_assignment_checks_shape():
+    net = mlpfast.MLP([3, 4, 2], dtype="float32", seed=0)
+    layer = net.layers[0]
+    assert layer.W.shape == (3, 4) and layer.b.shape == (4,)
+    layer.W[0, 0] = 5.0
+    assert net.params[0][0] == 5.0
+    layer.W = np.ones((3, 4), np.float64)
+    assert layer.W.dtype == np.float32 and layer.W.sum() == 12
+    with pytest.raises(ValueError, match=r"W must have shape \(3, 4\)"):
+        layer.W = np.ones((4, 3))
+    with pytest.raises(ValueError, match=r"b must have shape \(4,\)"):
+        layer.b = np.ones(3)
+    assert layer.gamma is None
+
+
+@pytest.mark.parametrize("activation,expected", [
+    ("relu", "he"), ("gelu", "he"), ("tanh", "xavier"), ("sigmoid", "xavier")])
+def test_auto_init(activation, expected):
+    net = mlpfast.MLP([400, 300, 10], activation=activation, dtype="float64", seed=0)
+    W1, W2 = net.layers[0].W, net.layers[1].W
+    if expected == "he":
+        assert W1.std() == pytest.approx(np.sqrt(2 / 400), rel=0.02)
+    else:
+        assert np.abs(W1).max() <= np.sqrt(6 / 700)
+        assert W1.std() == pytest.approx(np.sqrt(6 / 700) / np.sqrt(3), rel=0.02)
+    assert np.abs(W2).max() <= np.sqrt(6 / 310)     # output layer: xavier uniform
+    assert not net.layers[0].b.any()
+
+
+@pytest.mark.parametrize("scheme,std", [
+    ("he_uniform", np.sqrt(2 / 500)), ("xavier_normal", np.sqrt(2 / 700)),
+    ("lecun", np.sqrt(1 / 500)), ("lecun_uniform", np.sqrt(1 / 500))])
+def test_named_init_schemes(scheme, std):
+    net = mlpfast.MLP([500, 200], init=scheme, dtype="float64", seed=1)
+    assert net.layers[0].W.std() == pytest.approx(std, rel=0.03)

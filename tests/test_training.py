@@ -1,0 +1,277 @@
+"""fit: the native engine against the Python layer path (bitwise), optimisers,
+schedules, validation, early stopping, callbacks, divergence, bad input."""
+import signal
+
+import numpy as np
+import pytest
+
+import mlpfast
+from mlpfast.optimizers import OPTIMIZERS
+
+
+def _data(n=203, m=7, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, m))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    return X, np.minimum(y, classes - 1)
+
+
+def _twins(**kwargs):
+    config = dict(layer_sizes=[7, 13, 11, 3], activation=["relu", "prelu"], seed=4,
+                  l2=1e-3, backend="native")
+    config.update(kwargs)
+    return mlpfast.MLP(**config), mlpfast.MLP(**config)
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_engine_and_python_path_agree_bitwise(optimizer, dtype):
+    X, y = _data()
+    engine_net, python_net = _twins(dtype=dtype)
+    options = dict(epochs=3, batch_size=17, optimizer=optimizer, learning_rate=1e-2)
+    h1 = engine_net.fit(X, y, engine=True, **options)
+    h2 = python_net.fit(X, y, engine=False, **options)
+    assert h1.loss == h2.loss
+    for p, q in zip(engine_net.params, python_net.params):
+        np.testing.assert_array_equal(p, q)
+    assert engine_net.optimizer.t == python_net.optimizer.t == 3 * 12
+
+
+@pytest.mark.parametrize("loss,output,y", [
+    ("binary_cross_entropy", None, lambda X: (X[:, :2] > 0).astype(float)),
+    ("mse", "tanh", lambda X: np.tanh(X[:, :2])),
+])
+def test_engine_and_python_path_agree_for_other_losses(loss, output, y):
+    X, _ = _data()
+    a, b = _twins(layer_sizes=[7, 9, 2], activation="sigmoid", output_activation=output,
+                  loss=loss)
+    h1 = a.fit(X, y(X), epochs=2, batch_size=10, engine=True)
+    h2 = b.fit(X, y(X), epochs=2, batch_size=10, engine=False)
+    assert h1.loss == h2.loss
+    for p, q in zip(a.params, b.params):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_engine_results_do_not_depend_on_thread_count():
+    X, y = _data(n=500)
+    results = []
+    for n_threads in (1, 2, 3):
+        mlpfast.set_num_threads(n_threads)
+        net, _ = _twins(layer_sizes=[7, 64, 3], activation="gelu")
+        net.fit(X, y, epochs=2, batch_size=128)
+        results.append(net.params)
+    mlpfast.set_num_threads(2)
+    for other in results[1:]:
+        for p, q in zip(results[0], other):
+            np.testing.assert_array_equal(p, q)
+
+
+def test_seeded_fit_is_reproducible_and_seeds_differ():
+    X, y = _data()
+    runs = []
+    for seed in (1, 1, 2):
+        net = mlpfast.MLP([7, 8, 3], seed=seed)
+        runs.append(net.fit(X, y, epochs=2).loss)
+    assert runs[0] == runs[1] and runs[0] != runs[2]
+
+
+def test_history_counts_iterations_and_epochs():
+    X, y = _data(n=100)
+    net = mlpfast.MLP([7, 8, 3], seed=0)
+    h = net.fit(X, y, epochs=4, batch_size=32)
+    assert h.epochs == 4 and h.n_iter == [4] * 4 and h.iterations == 16
+    h = net.fit(X, y, epochs=2, batch_size=100)       # full batch
+    assert h.n_iter == [1, 1]
+    h = net.fit(X, y, epochs=1, batch_size=1)         # stochastic
+    assert h.n_iter == [100]
+    assert net.optimizer.t == 16 + 2 + 100            # the same optimiser continued
+
+
+def test_second_fit_continues_and_a_new_optimizer_starts_fresh():
+    X, y = _data()
+    net = mlpfast.MLP([7, 8, 3], seed=0)
+    net.fit(X, y, epochs=1, optimizer="adam")
+    first = net.optimizer
+    net.fit(X, y, epochs=1, optimizer="adam")
+    assert net.optimizer is first and first.t == 2 * 13
+    net.fit(X, y, epochs=1, optimizer=mlpfast.optimizers.Momentum(learning_rate=0.01))
+    assert net.optimizer is not first and net.optimizer.t == 13
+
+
+def test_training_reduces_loss_with_every_optimizer():
+    X, y = _data()
+    for name in OPTIMIZERS:
+        net = mlpfast.MLP([7, 16, 3], seed=0)
+        h = net.fit(X, y, epochs=15, optimizer=name,
+                    learning_rate=0.05 if name in ("sgd", "adagrad") else 0.01)
+        assert h.loss[-1] < 0.8 * h.loss[0], (name, h.loss)
+
+
+def test_validation_and_early_stopping_restore_best_weights():
+    X, y = _data(n=300)
+    net = mlpfast.MLP([7, 64, 3], seed=0)
+    Xv, yv = X[:60], (y[:60] + 1) % 3         # a validation set that gets worse
+    best = []
+    h = net.fit(X[60:], y[60:], epochs=50, learning_rate=1e-2, validation_data=(Xv, yv),
+                early_stopping=True, patience=3,
+                callbacks=[lambda n, e, logs: best.append([p.copy() for p in n.params])])
+    assert h.stopped_early and h.epochs < 50
+    assert len(h.val_loss) == len(h.val_score) == h.epochs
+    assert h.best_epoch == int(np.argmin(h.val_loss))
+    for p, q in zip(net.params, best[h.best_epoch]):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_validation_fraction_split():
+    X, y = _data(n=200)
+    h = mlpfast.MLP([7, 8, 3], seed=0).fit(X, y, epochs=2, validation_fraction=0.25,
+                                            batch_size=150)
+    assert len(h.val_loss) == 2 and h.n_iter == [1, 1]
+
+
+def test_callback_can_stop_training():
+    X, y = _data()
+    h = mlpfast.MLP([7, 8, 3], seed=0).fit(X, y, epochs=10,
+                                            callbacks=[lambda net, epoch, logs: epoch == 2])
+    assert h.epochs == 3
+
+
+@pytest.mark.parametrize("engine", [True, False])
+def test_ctrl_c_stops_cleanly_after_the_current_step(engine):
+    X, y = _data(n=2000)
+    net = mlpfast.MLP([7, 8, 3], seed=0)
+
+    def press_ctrl_c(net, epoch, logs):
+        if epoch == 1:
+            signal.raise_signal(signal.SIGINT)
+
+    h = net.fit(X, y, epochs=10, callbacks=[press_ctrl_c], engine=engine)
+    assert h.interrupted and h.epochs <= 3
+    assert all(np.isfinite(p).all() for p in net.params)
+
+
+@pytest.mark.parametrize("schedule,expected", [
+    ("constant", [0.1, 0.1, 0.1, 0.1]),
+    (mlpfast.schedules.StepDecay(step_size=2, factor=0.5), [0.1, 0.1, 0.05, 0.05]),
+    (mlpfast.schedules.ExponentialDecay(rate=0.5), [0.1, 0.05, 0.025, 0.0125]),
+    (mlpfast.schedules.InverseScaling(power=1.0), [0.1, 0.05, 0.1 / 3, 0.025]),
+])
+def test_learning_rate_schedules(schedule, expected):
+    X, y = _data()
+    h = mlpfast.MLP([7, 8, 3], seed=0).fit(X, y, epochs=4, optimizer="sgd",
+                                            learning_rate=0.1, lr_schedule=schedule)
+    np.testing.assert_allclose(h.learning_rate, expected, rtol=1e-12)
+
+
+def test_reduce_on_plateau_lowers_the_rate():
+    X, y = _data()
+    h = mlpfast.MLP([7, 8, 3], seed=0).fit(
+        X, (y + np.arange(len(y))) % 3, epochs=12, optimizer="sgd", learning_rate=1e-6,
+        lr_schedule=mlpfast.schedules.ReduceOnPlateau(factor=0.5, patience=2, tol=1.0))
+    assert h.learning_rate[0] == 1e-6 and h.learning_rate[-1] < 1e-6
+
+
+@pytest.mark.parametrize("engine", [True, False])
+def test_divergence_at_the_first_step_leaves_the_initial_parameters(engine):
+    X, y = _data(n=64)
+    net = mlpfast.MLP([7, 32, 1], loss="mse", dtype="float32", seed=0)
+    initial = [p.copy() for p in net.params]
+    with pytest.raises(mlpfast.TrainingDiverged, match="iteration 1;"):
+        net.fit(X, y * 1e30, epochs=5, batch_size=64, engine=engine)
+    for p, q in zip(net.params, initial):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_later_divergence_stops_both_paths_at_the_same_step():
+    X, y = _data(n=64)
+    nets = _twins(layer_sizes=[7, 32, 1], activation="relu", loss="mse", dtype="float32")
+    messages = []
+    for net, engine in zip(nets, (True, False)):
+        with pytest.raises(mlpfast.TrainingDiverged) as info:
+            net.fit(X * 100, y * 100.0, epochs=200, batch_size=8, optimizer="sgd",
+                    learning_rate=1.0, engine=engine)
+        messages.append(net.optimizer.t)
+        assert all(np.isfinite(p).all() for p in net.params)
+    assert messages[0] == messages[1] > 1
+    for p, q in zip(nets[0].params, nets[1].params):
+        np.testing.assert_array_equal(p, q)
+
+
+BAD_FIT = [
+    (dict(X=[[1, 2]]), ValueError, "X must have 7 columns"),
+    (dict(X=np.full((5, 7), np.nan)), ValueError, "X must be finite"),
+    (dict(X=np.empty((0, 7))), ValueError, "X must have at least one row"),
+    (dict(X=[["a"] * 7]), TypeError, "X must hold real numbers"),
+    (dict(X=np.zeros(7)), ValueError, "X must be 2-D"),
+    (dict(y=[0, 1]), ValueError, "y must have one row per sample"),
+    (dict(y=[5] * 10), ValueError, "y holds class 5"),
+    (dict(y=[-1] * 10), ValueError, "y holds class -1"),
+    (dict(y=[0.5] * 10), ValueError, "integer class indices"),
+    (dict(epochs=0), ValueError, "epochs must be a positive int"),
+    (dict(batch_size=0), ValueError, "batch_size must be a positive int"),
+    (dict(learning_rate=0.0), ValueError, "learning_rate must be a finite number"),
+    (dict(learning_rate=-1), ValueError, "learning_rate"),
+    (dict(optimizer="lbfgs"), ValueError, "optimizer must be one of"),
+    (dict(lr_schedule="cosine"), ValueError, "lr_schedule must be"),
+    (dict(validation_fraction=1.5), ValueError, "validation_fraction must be"),
+]
+
+
+@pytest.mark.parametrize("change,error,match", BAD_FIT)
+def test_fit_bad_input(change, error, match):
+    args = dict(X=np.zeros((10, 7)), y=np.zeros(10, int))
+    args.update(change)
+    net = mlpfast.MLP([7, 4, 3], seed=0)
+    with pytest.raises(error, match=match):
+        net.fit(args.pop("X"), args.pop("y"), **args)
+
+
+BAD_NET = [
+    (dict(layer_sizes=[3]), ValueError, "layer_sizes must list at least two"),
+    (dict(layer_sizes=[3, 0, 2]), ValueError, r"layer_sizes\[1\] must be a positive int"),
+    (dict(activation="swishy"), ValueError, "unknown activation 'swishy'"),
+    (dict(activation=["relu", "tanh"]), ValueError, "one per hidden layer"),
+    (dict(loss="hinge"), ValueError, "loss must be one of"),
+    (dict(dtype="float16"), ValueError, "dtype must be 'float32' or 'float64'"),
+    (dict(init="orthogonal"), ValueError, "init must be 'auto' or one of"),
+    (dict(l2=-1.0), ValueError, "l2 must be"),
+    (dict(backend="cuda"), ValueError, "backend must be"),
+]
+
+
+@pytest.mark.parametrize("change,error,match", BAD_NET)
+def test_constructor_bad_input(change, error, match):
+    args = dict(layer_sizes=[3, 4, 2])
+    args.update(change)
+    with pytest.raises(error, match=match):
+        mlpfast.MLP(**args)
+
+
+def test_inputs_in_any_layout_are_converted():
+    X, y = _data(n=40)
+    net = mlpfast.MLP([7, 8, 3], seed=0)
+    expected = net.predict(X)
+    for variant in (X.tolist(), np.asfortranarray(X), X.astype(np.float16),
+                    np.repeat(X, 2, axis=0)[::2], (X * 4).astype(np.int64) / 4):
+        np.testing.assert_array_equal(net.predict(variant)[:5], net.predict(np.asarray(
+            variant, dtype=np.float64))[:5])
+    one_hot = np.eye(3)[y]
+    assert net.score(X, one_hot) == net.score(X, y)
+    assert net.predict(X).shape == expected.shape
+
+
+def test_predict_is_thread_safe():
+    from concurrent.futures import ThreadPoolExecutor
+    X, _ = _data(n=300)
+    net = mlpfast.MLP([7, 64, 3], seed=0)
+    expected = net.predict_proba(X)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: net.predict_proba(X), range(16)))
+    for r in results:
+        np.testing.assert_array_equal(r, expected)
+
+
+def test_fit_makes_no_copy_of_a_ready_X():
+    from mlpfast._validation import as_features
+    X = np.zeros((10, 7), np.float32)
+    assert as_features(X, 7, np.dtype(np.float32)) is X

@@ -1,5 +1,29 @@
-# Activation cores (interface; H2 fills in every kind).
+# Activation cores: f and f' of every activation on strided blocks, nogil.
+#
+# Design
+# ------
+# * One fused `floating` type; the scalar helpers (_exp, _tanh, ...) pick the
+#   float (expf, ...) or double libm function at compile time, so each dtype
+#   computes in its own precision.
+# * The switch on `kind` sits outside the loops: each kind has its own tight
+#   row loop, so gcc vectorises the branch-free ones (relu, leaky, prelu,
+#   identity, and the backward of sigmoid, tanh, elu).
+# * Overflow-safe forms, finite for every finite z (±1e30, ±dtype max):
+#   σ(z) from e = exp(-|z|) ≤ 1 as 1/(1+e) or e/(1+e) (so 1-σ is exact too);
+#   softplus(z) = max(z,0) + log1p(e); elu via expm1; gelu's Φ(z) as
+#   ½erfc(-z/√2) (the erf form without cancellation in the left tail);
+#   gelu_tanh via ½(1+tanh u) = σ(2u), with z clamped at ±1e3 where σ(2u) is
+#   already exactly 0 or 1 (keeps z³ and z²·0 from making inf or nan).
+# * f' from a = f(z) where that is cheap and accurate (sigmoid a(1-a), tanh
+#   (1-a)(1+a), elu a+γ); from z otherwise (softplus σ(z), swish, gelu).
+# * Parallel drivers split rows (forward/backward) or column blocks (prelu's
+#   dγ, each column summed over all rows in order) statically over threads:
+#   every output element is computed by the same code in the same order, so
+#   results are bitwise identical for any thread count.
 from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport (erfc, erfcf, exp, expf, expm1, expm1f, log1p, log1pf,
+                        tanh, tanhf)
 
 cdef enum:
     IDENTITY = 0
@@ -14,31 +38,275 @@ cdef enum:
     GELU = 9
     GELU_TANH = 10
 
+# constants of DESIGN §4 (swish's β = 1 is folded into the formulas)
+cdef extern from *:
+    """
+    #ifndef MLPF_ACT_CONSTANTS
+    #define MLPF_ACT_CONSTANTS
+    #define MLPF_LEAKY_SLOPE 0.01
+    #define MLPF_ELU_ALPHA 1.0
+    #define MLPF_SQRT1_2 0.70710678118654752440      /* 1/sqrt(2) */
+    #define MLPF_INV_SQRT_2PI 0.39894228040143267794 /* 1/sqrt(2 pi) */
+    #define MLPF_GELU_C 0.79788456080286535588       /* sqrt(2/pi) */
+    #define MLPF_GELU_K 0.044715
+    #define MLPF_GELU_TANH_CLAMP 1e3
+    #define MLPF_DGAMMA_COLS 64                      /* column block of prelu's dgamma */
+    #endif
+    """
+    const double LEAKY_SLOPE "MLPF_LEAKY_SLOPE"
+    const double ELU_ALPHA "MLPF_ELU_ALPHA"
+    const double SQRT1_2 "MLPF_SQRT1_2"
+    const double INV_SQRT_2PI "MLPF_INV_SQRT_2PI"
+    const double GELU_C "MLPF_GELU_C"
+    const double GELU_K "MLPF_GELU_K"
+    const double GELU_TANH_CLAMP "MLPF_GELU_TANH_CLAMP"
+    const Py_ssize_t DGAMMA_COLS "MLPF_DGAMMA_COLS"
+
+
+# ---------------------------------------------------------------- scalar helpers
+
+cdef inline floating _exp(floating x) noexcept nogil:
+    if floating is float:
+        return expf(x)
+    else:
+        return exp(x)
+
+
+cdef inline floating _expm1(floating x) noexcept nogil:
+    if floating is float:
+        return expm1f(x)
+    else:
+        return expm1(x)
+
+
+cdef inline floating _log1p(floating x) noexcept nogil:
+    if floating is float:
+        return log1pf(x)
+    else:
+        return log1p(x)
+
+
+cdef inline floating _tanh(floating x) noexcept nogil:
+    if floating is float:
+        return tanhf(x)
+    else:
+        return tanh(x)
+
+
+cdef inline floating _erfc(floating x) noexcept nogil:
+    if floating is float:
+        return erfcf(x)
+    else:
+        return erfc(x)
+
+
+cdef inline floating _sigmoid2(floating z, floating* comp) noexcept nogil:
+    """σ(z), and 1-σ(z) in *comp, both without overflow or cancellation."""
+    cdef floating e = _exp(-z if z >= 0 else z)
+    cdef floating r = 1 / (1 + e)
+    if z >= 0:
+        comp[0] = e * r
+        return r
+    comp[0] = r
+    return e * r
+
+
+cdef inline floating _gelu_tanh_u(floating z) noexcept nogil:
+    """2u = 2√(2/π)(z + 0.044715 z³) for the clamped z."""
+    return <floating>(2 * GELU_C) * (z + <floating>GELU_K * z * z * z)
+
+
+# ---------------------------------------------------------------- forward
+
 cdef inline void activation_forward_block(
         int kind, Py_ssize_t rows, Py_ssize_t cols,
         const floating* Z, Py_ssize_t ldz, floating* A, Py_ssize_t lda,
         const floating* gamma) noexcept nogil:
-    """A = f(Z) on a rows x cols block (A may be Z).  gamma: the block's first
-    column's γ (prelu only, else NULL)."""
+    """A = f(Z) (overwrite; A may be Z).   Z, A (rows, cols) with row strides ldz, lda;
+    gamma: the γ of the block's first column (prelu only, else NULL)."""
     cdef Py_ssize_t i, j
+    cdef const floating* z
+    cdef floating* a
+    cdef floating x, e, c, s
+    cdef floating leak = <floating>LEAKY_SLOPE, alpha = <floating>ELU_ALPHA
+    cdef floating r2 = <floating>SQRT1_2, T = <floating>GELU_TANH_CLAMP
     for i in range(rows):
-        for j in range(cols):
-            if kind == RELU:
-                A[i * lda + j] = Z[i * ldz + j] if Z[i * ldz + j] > 0 else 0
-            else:
-                A[i * lda + j] = Z[i * ldz + j]
+        z = Z + i * ldz
+        a = A + i * lda
+        if kind == IDENTITY:
+            if a != z:
+                for j in range(cols):
+                    a[j] = z[j]
+        elif kind == SIGMOID:
+            for j in range(cols):
+                a[j] = _sigmoid2(z[j], &c)
+        elif kind == TANH:
+            for j in range(cols):
+                a[j] = _tanh(z[j])
+        elif kind == RELU:
+            for j in range(cols):
+                a[j] = z[j] if z[j] > 0 else 0
+        elif kind == LEAKY_RELU:
+            for j in range(cols):
+                a[j] = z[j] if z[j] > 0 else leak * z[j]
+        elif kind == PRELU:
+            for j in range(cols):
+                a[j] = z[j] if z[j] > 0 else gamma[j] * z[j]
+        elif kind == ELU:
+            for j in range(cols):
+                a[j] = z[j] if z[j] > 0 else alpha * _expm1(z[j])
+        elif kind == SOFTPLUS:
+            for j in range(cols):
+                x = z[j]
+                e = _exp(-x if x >= 0 else x)
+                a[j] = (x if x > 0 else 0) + _log1p(e)
+        elif kind == SWISH:
+            for j in range(cols):
+                a[j] = z[j] * _sigmoid2(z[j], &c)
+        elif kind == GELU:
+            for j in range(cols):
+                a[j] = z[j] * (<floating>0.5 * _erfc(-z[j] * r2))
+        elif kind == GELU_TANH:
+            for j in range(cols):
+                x = z[j] if z[j] < T else T
+                x = x if x > -T else -T
+                a[j] = z[j] * _sigmoid2(_gelu_tanh_u(x), &c)
 
+
+# ---------------------------------------------------------------- backward
 
 cdef inline void activation_backward_block(
         int kind, Py_ssize_t rows, Py_ssize_t cols,
         const floating* dA, Py_ssize_t ldda, const floating* Z, Py_ssize_t ldz,
         const floating* A, Py_ssize_t lda, floating* dZ, Py_ssize_t lddz,
         const floating* gamma) noexcept nogil:
-    """dZ = dA ⊙ f'(Z) on a rows x cols block (dZ may be dA)."""
+    """dZ = dA ⊙ f'(Z) (overwrite; dZ may be dA).   dA, Z, A = f(Z), dZ (rows, cols)
+    with row strides ldda, ldz, lda, lddz; gamma as in the forward (prelu only)."""
     cdef Py_ssize_t i, j
+    cdef const floating* g
+    cdef const floating* z
+    cdef const floating* a
+    cdef floating* d
+    cdef floating x, s, c, du
+    cdef floating leak = <floating>LEAKY_SLOPE, alpha = <floating>ELU_ALPHA
+    cdef floating r2 = <floating>SQRT1_2, T = <floating>GELU_TANH_CLAMP
+    cdef floating phi = <floating>INV_SQRT_2PI
+    cdef floating k3 = <floating>(3 * GELU_K), c2 = <floating>(2 * GELU_C)
     for i in range(rows):
+        g = dA + i * ldda
+        z = Z + i * ldz
+        a = A + i * lda
+        d = dZ + i * lddz
+        if kind == IDENTITY:
+            if d != g:
+                for j in range(cols):
+                    d[j] = g[j]
+        elif kind == SIGMOID:                       # σ' = a(1-a)
+            for j in range(cols):
+                d[j] = g[j] * (a[j] * (1 - a[j]))
+        elif kind == TANH:                          # 1-a² = (1-a)(1+a)
+            for j in range(cols):
+                d[j] = g[j] * ((1 - a[j]) * (1 + a[j]))
+        elif kind == RELU:
+            for j in range(cols):
+                d[j] = g[j] if z[j] > 0 else 0
+        elif kind == LEAKY_RELU:
+            for j in range(cols):
+                d[j] = g[j] if z[j] > 0 else leak * g[j]
+        elif kind == PRELU:
+            for j in range(cols):
+                d[j] = g[j] if z[j] > 0 else gamma[j] * g[j]
+        elif kind == ELU:                           # γe^z = a + γ for z ≤ 0
+            for j in range(cols):
+                d[j] = g[j] if z[j] > 0 else g[j] * (a[j] + alpha)
+        elif kind == SOFTPLUS:                      # σ(z)
+            for j in range(cols):
+                d[j] = g[j] * _sigmoid2(z[j], &c)
+        elif kind == SWISH:                         # σ + zσ(1-σ) = σ(1 + z(1-σ))
+            for j in range(cols):
+                s = _sigmoid2(z[j], &c)
+                d[j] = g[j] * (s * (1 + z[j] * c))
+        elif kind == GELU:                          # Φ(z) + z φ(z)
+            for j in range(cols):
+                x = z[j]
+                d[j] = g[j] * (<floating>0.5 * _erfc(-x * r2)
+                               + x * (phi * _exp(<floating>-0.5 * x * x)))
+        elif kind == GELU_TANH:                     # s(1 + z·2u'·(1-s)), s = σ(2u)
+            for j in range(cols):
+                x = z[j] if z[j] < T else T
+                x = x if x > -T else -T
+                s = _sigmoid2(_gelu_tanh_u(x), &c)
+                du = c2 * (1 + k3 * x * x)
+                d[j] = g[j] * (s * (1 + x * du * c))
+
+
+cdef inline void prelu_dgamma_block(
+        Py_ssize_t rows, Py_ssize_t cols, const floating* dA, Py_ssize_t ldda,
+        const floating* Z, Py_ssize_t ldz, floating* dgamma) noexcept nogil:
+    """dγ_j += Σ_{i: z_ij ≤ 0} dA_ij z_ij (accumulate, rows in order).   dA, Z (rows, cols),
+    dgamma (cols,).  dA is ∂J/∂A (before any in-place product with f')."""
+    cdef Py_ssize_t i, j
+    cdef const floating* g
+    cdef const floating* z
+    for i in range(rows):
+        g = dA + i * ldda
+        z = Z + i * ldz
         for j in range(cols):
-            if kind == RELU:
-                dZ[i * lddz + j] = dA[i * ldda + j] if Z[i * ldz + j] > 0 else 0
-            else:
-                dZ[i * lddz + j] = dA[i * ldda + j]
+            dgamma[j] += g[j] * z[j] if z[j] <= 0 else 0
+
+
+# ---------------------------------------------------------------- parallel drivers
+
+cdef inline void activation_forward_rows(
+        int kind, Py_ssize_t n, Py_ssize_t m, const floating* Z, floating* A,
+        const floating* gamma, int n_threads) noexcept nogil:
+    """A = f(Z) (overwrite; A may be Z), rows split statically over threads.
+    Z, A (n, m) C-contiguous; gamma (m,) for prelu, else NULL."""
+    cdef Py_ssize_t t, r0, r1
+    cdef int nt = n_threads if n_threads < n else <int>n
+    if nt <= 1:
+        activation_forward_block(kind, n, m, Z, m, A, m, gamma)
+        return
+    for t in prange(nt, schedule='static', num_threads=nt):
+        r0 = n * t // nt
+        r1 = n * (t + 1) // nt
+        activation_forward_block(kind, r1 - r0, m, Z + r0 * m, m, A + r0 * m, m, gamma)
+
+
+cdef inline void prelu_dgamma_cols(
+        Py_ssize_t n, Py_ssize_t m, const floating* dA, const floating* Z,
+        floating* dgamma, int n_threads) noexcept nogil:
+    """dγ_j = Σ_{i: z_ij ≤ 0} dA_ij z_ij (overwrite), column blocks split over threads,
+    each column summed over all rows in order.   dA, Z (n, m) C-contiguous, dgamma (m,)."""
+    cdef Py_ssize_t b, j, c0, c1, nb = (m + DGAMMA_COLS - 1) // DGAMMA_COLS
+    cdef int nt = n_threads if n_threads < nb else <int>nb
+    for j in range(m):
+        dgamma[j] = 0
+    if nt <= 1:
+        prelu_dgamma_block(n, m, dA, m, Z, m, dgamma)
+        return
+    for b in prange(nb, schedule='static', num_threads=nt):
+        c0 = b * DGAMMA_COLS
+        c1 = c0 + DGAMMA_COLS if c0 + DGAMMA_COLS < m else m
+        prelu_dgamma_block(n, c1 - c0, dA + c0, m, Z + c0, m, dgamma + c0)
+
+
+cdef inline void activation_backward_rows(
+        int kind, Py_ssize_t n, Py_ssize_t m, const floating* dA, const floating* Z,
+        const floating* A, floating* dZ, const floating* gamma, floating* dgamma,
+        int n_threads) noexcept nogil:
+    """dZ = dA ⊙ f'(Z) (overwrite; dZ may be dA), rows split statically over threads;
+    prelu with dgamma != NULL: first dγ = Σ_{z≤0} dA z (overwrite).
+    dA, Z, A = f(Z), dZ (n, m) C-contiguous; gamma, dgamma (m,) for prelu."""
+    cdef Py_ssize_t t, r0, r1
+    cdef int nt = n_threads if n_threads < n else <int>n
+    if kind == PRELU and dgamma != NULL:     # before dZ may overwrite dA
+        prelu_dgamma_cols(n, m, dA, Z, dgamma, n_threads)
+    if nt <= 1:
+        activation_backward_block(kind, n, m, dA, m, Z, m, A, m, dZ, m, gamma)
+        return
+    for t in prange(nt, schedule='static', num_threads=nt):
+        r0 = n * t // nt
+        r1 = n * (t + 1) // nt
+        activation_backward_block(kind, r1 - r0, m, dA + r0 * m, m, Z + r0 * m, m,
+                                  A + r0 * m, m, dZ + r0 * m, m, gamma)

@@ -1,0 +1,156 @@
+# Loss cores (DESIGN §3): each is a mean over the batch, returns J and
+# overwrites P (the link's output) and dZ = ∂J/∂Z, already divided by N.
+#
+# Design
+# ------
+# * One fused `floating` type; the float32 instance calls expf/log1pf, the
+#   float64 one exp/log1p (the `_exp`, `_log1p` helpers pick at compile time).
+# * Each row is handled by one `*_row` function that reads Z, writes P and dZ
+#   and returns that row's loss in double.  The cores run the rows in a
+#   `prange(schedule='static')`, store the row losses in a caller-provided
+#   workspace of N doubles, then add them up sequentially in row order: no
+#   OpenMP reduction, so J, P and dZ are bitwise identical for any thread count.
+# * Overflow: softmax subtracts the row max, the binary loss uses the
+#   log-sum-exp form max(z,0) - z y + log1p(e^-|z|) with σ evaluated from
+#   e^-|z|, so P and dZ are finite for all finite logits.  The linear parts of
+#   the losses (z_y - m, max(z,0) - z y, z - y) are formed in double, where the
+#   product and difference of two float32 values are exact.  A float64 loss can
+#   exceed the double range only when the logits' spread does (e.g. ±finfo.max):
+#   J then saturates at DBL_MAX instead of inf.  MSE is the exception stated in
+#   DESIGN: J overflows to inf exactly when some (z - y)² exceeds the double
+#   range (float64 inputs with |z - y| > ~1.3e154), and dZ overflows when z - y
+#   itself exceeds the dtype (e.g. float32 z = finfo.max, y = -finfo.max).
+# * Z may alias P or dZ (each row reads what it needs before writing).
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport exp, expf, fabs, log, log1p, log1pf
+from libc.float cimport DBL_MAX
+from libc.stdint cimport int64_t
+
+
+cdef inline floating _exp(floating x) noexcept nogil:
+    if floating is float:
+        return expf(x)
+    else:
+        return exp(x)
+
+
+cdef inline floating _log1p(floating x) noexcept nogil:
+    if floating is float:
+        return log1pf(x)
+    else:
+        return log1p(x)
+
+
+cdef inline int loss_threads(Py_ssize_t N, Py_ssize_t C, int n_threads) noexcept nogil:
+    """Threads worth starting for N rows of C values (results never depend on it)."""
+    cdef Py_ssize_t work = N * C // 8192
+    if work < 1:
+        return 1
+    if work < n_threads:
+        return <int>work
+    return n_threads
+
+
+cdef inline double _mean(Py_ssize_t N, const double* row_loss, double scale,
+                         bint saturate) noexcept nogil:
+    """scale Σ_i row_loss[i], summed in row order (saturated at DBL_MAX if asked)."""
+    cdef Py_ssize_t i
+    cdef double total = 0
+    for i in range(N):
+        total += row_loss[i]
+    total *= scale
+    return DBL_MAX if saturate and total > DBL_MAX else total
+
+
+cdef inline double _softmax_ce_row(Py_ssize_t C, floating* dZ, floating* P, const floating* Z,
+                                   int64_t y, double inv_n) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating m = Z[0], e
+    cdef double s = 0, zy = Z[y]
+    cdef floating inv_s
+    for j in range(1, C):
+        if Z[j] > m:
+            m = Z[j]
+    zy -= m                                    # z_y - m ≤ 0, exact in double for float32
+    for j in range(C):
+        e = _exp(Z[j] - m)                     # ≤ 1; the max contributes 1, so s ≥ 1
+        P[j] = e
+        s += e
+    inv_s = <floating>(1.0 / s)
+    for j in range(C):
+        e = P[j] * inv_s
+        P[j] = e
+        dZ[j] = <floating>(e * inv_n)
+    dZ[y] = <floating>((<double>P[y] - 1.0) * inv_n)
+    return log(s) - zy                         # -log s_y = log Σ e^(z-m) - (z_y - m)
+
+
+cdef inline double softmax_cross_entropy_core(
+        Py_ssize_t N, Py_ssize_t C, floating* dZ, floating* P, const floating* Z,
+        const int64_t* labels, double* row_loss, int n_threads) noexcept nogil:
+    """J = -(1/N) Σ_i log softmax(Z_i)_{y_i} ; P = softmax(Z) ; dZ = (P - onehot(y))/N.
+    Z, P, dZ (N, C) row-major, labels (N,) in [0, C), row_loss (N,) workspace.
+    Overwrites P, dZ and row_loss; returns J."""
+    cdef Py_ssize_t i
+    cdef double inv_n = 1.0 / N
+    for i in prange(N, schedule='static', num_threads=loss_threads(N, C, n_threads)):
+        row_loss[i] = _softmax_ce_row(C, dZ + i * C, P + i * C, Z + i * C, labels[i], inv_n)
+    return _mean(N, row_loss, inv_n, True)
+
+
+cdef inline double _mse_row(Py_ssize_t M, floating* dZ, const floating* Z, const floating* Y,
+                            double inv_n) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef double d, s = 0
+    for j in range(M):
+        d = <double>Z[j] - <double>Y[j]        # exact for float32 inputs
+        s += d * d
+        dZ[j] = <floating>(d * inv_n)
+    return s
+
+
+cdef inline double mean_squared_error_core(
+        Py_ssize_t N, Py_ssize_t M, floating* dZ, const floating* Z, const floating* Y,
+        double* row_loss, int n_threads) noexcept nogil:
+    """J = (1/(2N)) Σ_i ‖Z_i - Y_i‖² ; dZ = (Z - Y)/N.
+    Z, Y, dZ (N, M) row-major, row_loss (N,) workspace.  Overwrites dZ, row_loss; returns J."""
+    cdef Py_ssize_t i
+    cdef double inv_n = 1.0 / N
+    for i in prange(N, schedule='static', num_threads=loss_threads(N, M, n_threads)):
+        row_loss[i] = _mse_row(M, dZ + i * M, Z + i * M, Y + i * M, inv_n)
+    return _mean(N, row_loss, 0.5 * inv_n, False)
+
+
+cdef inline double _sigmoid_bce_row(Py_ssize_t K, floating* dZ, floating* P, const floating* Z,
+                                    const floating* Y, double inv_n) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating z, y, e, p
+    cdef double s = 0
+    for j in range(K):
+        z = Z[j]
+        y = Y[j]
+        e = _exp(-fabs(z))                     # in (0, 1]: never overflows
+        if z >= 0:
+            p = 1 / (1 + e)
+            s += <double>z - <double>z * <double>y
+        else:
+            p = e / (1 + e)
+            s -= <double>z * <double>y
+        s += _log1p(e)
+        P[j] = p
+        dZ[j] = <floating>((<double>p - <double>y) * inv_n)
+    return s
+
+
+cdef inline double sigmoid_binary_cross_entropy_core(
+        Py_ssize_t N, Py_ssize_t K, floating* dZ, floating* P, const floating* Z,
+        const floating* Y, double* row_loss, int n_threads) noexcept nogil:
+    """J = (1/N) Σ [max(z,0) - z y + log(1 + e^-|z|)] (= binary CE of σ(z)) ; P = σ(Z) ;
+    dZ = (P - Y)/N.   Z, Y, P, dZ (N, K) row-major, row_loss (N,) workspace.
+    Overwrites P, dZ, row_loss; returns J."""
+    cdef Py_ssize_t i
+    cdef double inv_n = 1.0 / N
+    for i in prange(N, schedule='static', num_threads=loss_threads(N, K, n_threads)):
+        row_loss[i] = _sigmoid_bce_row(K, dZ + i * K, P + i * K, Z + i * K, Y + i * K, inv_n)
+    return _mean(N, row_loss, inv_n, True)

@@ -1,29 +1,172 @@
-/* Placeholder GEMM (plain triple loop) until the blocked one lands; see gemm.h. */
+/* mlpfast GEMM: C = op(A) op(B) (+ C), row-major, float32 and float64 (see gemm.h).
+ *
+ * Design
+ * ------
+ * * BLIS loops: NC -> KC -> MC -> NR -> MR around packed panels (pack_a: MR-row
+ *   micro-panels of an MC x KC block, pack_b: NR-column micro-panels of a
+ *   KC x NC panel) and one register-blocked micro-kernel (ukernel) per dtype and
+ *   path.  Files: gemm_ukernel.h (the kernel template), gemm_kernels.h (its
+ *   three instantiations and their blocking, per dtype), gemm_driver.h (packing
+ *   and loops, per dtype).  The dtypes share every line through T / F(name).
+ * * Dispatch: mlpf_simd_best() from __builtin_cpu_supports; mlpf_simd_set()
+ *   forces a path (tests).  That forced path is the module's only mutable static.
+ * * Determinism: C[i][j] = fold over KC blocks of k, in order: acc = 0,
+ *   acc = fma(a_ik, b_kj, acc) for each k of the block, then C = acc (first
+ *   block, no accumulate) or C = C + acc.  Every path below (direct or packed,
+ *   edge or full tile, any thread count) runs exactly that, through the same
+ *   ukernel, so only K and the SIMD path decide the bits.
+ * * Threads: one OpenMP region over the work items (MC blocks x N parts) of each
+ *   KC x NC panel, never over K.  Threads pack disjoint micro-panels of one
+ *   shared B panel between two barriers, and each packs its own A block.  No
+ *   region is opened for n_threads == 1 or for small problems (a forked child
+ *   must not touch the OpenMP pool).
+ * * Direct path (small problems): one thread, no NC / MC blocking, and the
+ *   operands that are already k-major (op(A) = A^T, op(B) = B) are read in place
+ *   by the ukernel; only the transposed ones and ragged edge micro-panels are
+ *   packed.
+ * * Memory: one aligned block per call (B panel + one A block per thread),
+ *   freed before return; failure returns -1 before any work.
+ * * Epilogue: called on each MC x (part of NC) tile by the thread that finished
+ *   it, right after its last KC block, while the tile is still in cache.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
 #include "gemm.h"
 
-int mlpf_simd_supported(int path) { return path == MLPF_SIMD_GENERIC; }
-int mlpf_simd_best(void) { return MLPF_SIMD_GENERIC; }
-int mlpf_simd_get(void) { return MLPF_SIMD_GENERIC; }
-int mlpf_simd_set(int path) { return (path == -1 || path == MLPF_SIMD_GENERIC) ? 0 : -1; }
-const char *mlpf_simd_name(int path) {
-    static const char *names[] = {"generic", "avx2", "avx512"};
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#define MLPF_X86 1
+#include <immintrin.h>
+#else
+#define MLPF_X86 0
+#endif
+
+#define MLPF_MAX_MR 16
+
+/* Problems with M*N*K up to this take the direct path; below PAR_FLOPS (2MNK)
+ * one thread is faster than waking a second. */
+#define DIRECT_MNK (96.0 * 96 * 96)
+#define PAR_FLOPS (2.0 * 64 * 64 * 64)
+
+/* ---------------------------------------------------------------- dispatch */
+
+static int forced_path = -1;    /* -1: best */
+
+int mlpf_simd_supported(int path)
+{
+    if (path == MLPF_SIMD_GENERIC) return 1;
+#if MLPF_X86
+    __builtin_cpu_init();
+    if (path == MLPF_SIMD_AVX2)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (path == MLPF_SIMD_AVX512)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512dq");
+#endif
+    return 0;
+}
+
+int mlpf_simd_best(void)
+{
+    for (int p = MLPF_SIMD_COUNT - 1; p > 0; p--)
+        if (mlpf_simd_supported(p)) return p;
+    return MLPF_SIMD_GENERIC;
+}
+
+int mlpf_simd_get(void) { return forced_path >= 0 ? forced_path : mlpf_simd_best(); }
+
+int mlpf_simd_set(int path)
+{
+    if (path == -1) { forced_path = -1; return 0; }
+    if (path < 0 || path >= MLPF_SIMD_COUNT || !mlpf_simd_supported(path)) return -1;
+    forced_path = path;
+    return 0;
+}
+
+const char *mlpf_simd_name(int path)
+{
+    static const char *const names[] = {"generic", "avx2", "avx512"};
     return (path >= 0 && path < MLPF_SIMD_COUNT) ? names[path] : "unknown";
 }
 
-#define GEMM_NAIVE(NAME, T)                                                              \
-int NAME(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T *A, ptrdiff_t lda, \
-         const T *B, ptrdiff_t ldb, T *C, ptrdiff_t ldc, int acc, int n_threads,          \
-         mlpf_epilogue epi, void *ctx) {                                                  \
-    (void)n_threads;                                                                     \
-    for (ptrdiff_t i = 0; i < M; i++)                                                    \
-        for (ptrdiff_t j = 0; j < N; j++) {                                              \
-            T s = 0;                                                                     \
-            for (ptrdiff_t k = 0; k < K; k++)                                            \
-                s += (ta ? A[k * lda + i] : A[i * lda + k]) * (tb ? B[j * ldb + k] : B[k * ldb + j]); \
-            C[i * ldc + j] = acc ? C[i * ldc + j] + s : s;                               \
-        }                                                                                \
-    if (epi) epi(ctx, 0, M, 0, N);                                                       \
-    return 0;                                                                            \
+/* ---------------------------------------------------------------- helpers */
+
+static ptrdiff_t round_up(ptrdiff_t x, ptrdiff_t m) { return (x + m - 1) / m * m; }
+static ptrdiff_t cdiv(ptrdiff_t x, ptrdiff_t m) { return (x + m - 1) / m; }
+
+/* 64-byte aligned allocation; the original pointer sits just below the block. */
+static void *aligned_block(size_t bytes)
+{
+    char *raw = (char *)malloc(bytes + 64 + sizeof(void *));
+    if (!raw) return NULL;
+    uintptr_t p = ((uintptr_t)(raw + sizeof(void *)) + 63) & ~(uintptr_t)63;
+    ((void **)p)[-1] = raw;
+    return (void *)p;
 }
-GEMM_NAIVE(mlpf_gemm_f32, float)
-GEMM_NAIVE(mlpf_gemm_f64, double)
+
+static void aligned_free(void *p)
+{
+    if (p) free(((void **)p)[-1]);
+}
+
+/* How one call is cut into work: blocking and thread count (dtype-free). */
+struct plan {
+    int direct, nt;
+    ptrdiff_t mc, nc, mb, nparts;
+};
+
+static void plan_gemm(struct plan *P, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr, int nr,
+                      int MC, int NC, int n_threads)
+{
+    double mnk = (double)M * (double)N * (double)K;
+    P->nt = (n_threads > 1 && 2.0 * mnk >= PAR_FLOPS) ? n_threads : 1;
+    P->direct = mnk <= DIRECT_MNK;
+    if (P->direct) {
+        P->nt = 1; P->mc = M; P->nc = N; P->mb = 1; P->nparts = 1;
+        return;
+    }
+    P->nc = N < NC ? N : NC;
+    ptrdiff_t mb = cdiv(M, MC), nt = P->nt;
+    if (nt > 1) {
+        if (mb < nt && M >= nt * 2 * (ptrdiff_t)mr) mb = nt;    /* split M before N */
+        else if (mb > 1) mb = round_up(mb, nt);                  /* balance the blocks */
+    }
+    P->mc = round_up(cdiv(M, mb), mr);
+    P->mb = cdiv(M, P->mc);
+    ptrdiff_t nparts = P->mb < nt ? cdiv(nt, P->mb) : 1, npanels = cdiv(P->nc, nr);
+    P->nparts = nparts < npanels ? nparts : npanels;
+    if (P->mb * P->nparts < nt) nt = P->mb * P->nparts;
+    P->nt = nt > 1 ? (int)nt : 1;
+}
+
+/* ---------------------------------------------------------------- the two dtypes */
+
+#define T float
+#define F(name) name##_f32
+#define VS(op) op##_ps
+#define VT256 __m256
+#define VT512 __m512
+#include "gemm_kernels.h"
+#include "gemm_driver.h"
+#undef T
+#undef F
+#undef VS
+#undef VT256
+#undef VT512
+
+#define T double
+#define F(name) name##_f64
+#define VS(op) op##_pd
+#define VT256 __m256d
+#define VT512 __m512d
+#include "gemm_kernels.h"
+#include "gemm_driver.h"
+#undef T
+#undef F
+#undef VS
+#undef VT256
+#undef VT512

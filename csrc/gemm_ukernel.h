@@ -1,0 +1,77 @@
+/* Micro-kernel template: included once per (SIMD path, dtype) by gemm.c.
+ *
+ * Parameters (macros, #undef'd at the end):
+ *   UKR_NAME   function name            UKR_ATTR  target attribute (or empty)
+ *   T          element type             V         vector type (T for the generic path)
+ *   VL         lanes per vector         NV        vectors per row, NR = NV * VL
+ *   MR         rows of the register tile
+ *   V_ZERO() V_LOAD(p) V_STORE(p, v) V_BCAST(x) V_ADD(a, b) V_FMA(a, b, c) = a*b + c
+ *   WRITEBACK  the dtype's edge write-back (gemm.c)
+ *
+ * c[0:m, 0:n] (=|+=) sum_k a[k*sa + i] * b[k*sb + j]   (0 <= i < MR, 0 <= j < NR)
+ *
+ * `a` is an MR-row micro-panel stored k-major (row k at a + k*sa: packed, sa = MR,
+ * or op(A)'s own storage when it is already k-major), `b` a k-major NR-column
+ * micro-panel (sb = NR packed, or ldb in place).  Every element gets the same
+ * operation sequence: acc = 0; acc = fma(a_ik, b_kj, acc) for k = 0..kc-1; then
+ * c = acc (first) or c = c + acc.  Edge tiles (m < MR or n < NR) run the very
+ * same loop and only the write-back differs: through a scratch tile, storing the
+ * valid part, with the same single add.
+ */
+
+UKR_ATTR static void UKR_NAME(ptrdiff_t kc, const T *restrict a, ptrdiff_t sa,
+                              const T *restrict b, ptrdiff_t sb, T *restrict c,
+                              ptrdiff_t ldc, int m, int n, int first)
+{
+    V acc[MR][NV];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++)
+            acc[i][v] = V_ZERO();
+
+    for (ptrdiff_t k = 0; k < kc; k++, a += sa, b += sb) {
+        V bv[NV];
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++)
+            bv[v] = V_LOAD(b + v * VL);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            V ai = V_BCAST(a[i]);
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++)
+                acc[i][v] = V_FMA(ai, bv[v], acc[i][v]);
+        }
+    }
+
+    if (m == MR && n == NV * VL) {
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++) {
+                T *p = c + i * ldc + v * VL;
+                V_STORE(p, first ? acc[i][v] : V_ADD(V_LOAD(p), acc[i][v]));
+            }
+    } else {
+        T tile[MR * NV * VL] __attribute__((aligned(64)));
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++)
+                V_STORE(tile + (i * NV + v) * VL, acc[i][v]);
+        WRITEBACK(c, ldc, tile, NV * VL, m, n, first);
+    }
+}
+
+#undef UKR_NAME
+#undef UKR_ATTR
+#undef V
+#undef VL
+#undef NV
+#undef MR
+#undef V_ZERO
+#undef V_LOAD
+#undef V_STORE
+#undef V_BCAST
+#undef V_ADD
+#undef V_FMA

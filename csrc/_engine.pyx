@@ -15,7 +15,7 @@ import numpy as np
 
 from cython cimport floating
 from libc.math cimport isfinite
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
@@ -101,6 +101,24 @@ cdef inline void _step(Optim* o, long t, int n_threads, floating* _dtype) noexce
                              n_threads)
 
 
+cdef inline bint all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
+    """No NaN or inf among x[0:n]: an OR over exponent fields, which gcc vectorises
+    (a floating-point sum would not be, without -ffast-math)."""
+    cdef Py_ssize_t i
+    cdef const uint32_t* w32 = <const uint32_t*>x
+    cdef const uint64_t* w64 = <const uint64_t*>x
+    cdef uint32_t bad32 = 0
+    cdef uint64_t bad64 = 0
+    if floating is float:
+        for i in range(n):
+            bad32 |= (w32[i] & 0x7f800000u) == 0x7f800000u
+        return bad32 == 0
+    else:
+        for i in range(n):
+            bad64 |= (w64[i] & 0x7ff0000000000000u) == 0x7ff0000000000000u
+        return bad64 == 0
+
+
 cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const void* T,
                 Py_ssize_t t_width, int loss_kind, const int64_t* order, Py_ssize_t n,
                 Py_ssize_t batch, floating* Xb, void* Tb, floating* P, double* row_loss,
@@ -164,6 +182,10 @@ cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const 
                     status = NO_MEMORY
                     break
             if status != DONE:
+                break
+            if not (all_finite(<floating*>opt.grads[0], opt.size[0])
+                    and all_finite(<floating*>opt.grads[1], opt.size[1])):
+                status = DIVERGED            # an update would make parameters inf or nan
                 break
             _step(opt, opt.t + steps[0] + 1, n_threads, Xb)
             total[0] += loss * rows
@@ -267,8 +289,8 @@ def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_thr
     for layer in net.layers:        # the caches hold the last batch, as in the Python path
         layer._rows = rows
     if status == DIVERGED:
-        raise TrainingDiverged(f"the training loss became non-finite at iteration {opt.t + 1};"
-                               " parameters are those before it")
+        raise TrainingDiverged(f"training diverged at iteration {opt.t + 1}: the loss or the "
+                               "gradient became NaN or inf; parameters are those before it")
     if status == NO_MEMORY:
         raise MemoryError("mlpfast: out of memory in the training engine")
     return total, steps

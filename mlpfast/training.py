@@ -19,7 +19,8 @@ from ._validation import fraction, positive_int
 
 
 class TrainingDiverged(FloatingPointError):
-    """The training loss became NaN or inf; the parameters are those before that step."""
+    """The training loss or gradient became NaN or inf; the parameters are those
+    before that step (checked before every update)."""
 
 
 class History:
@@ -77,10 +78,12 @@ def _python_epoch(net, X, T, order, batch_size, lr, optimizer, n_threads, interr
         for layer in net.layers:
             A = layer.forward(net.kernels, A, n_threads)
         loss = net._output_delta(T[idx], n_threads)
-        if not math.isfinite(loss):
-            raise TrainingDiverged(f"the training loss became {loss} at iteration "
-                                   f"{optimizer.t + 1}; parameters are those before it")
-        net._backpropagate(n_threads)
+        if math.isfinite(loss):
+            net._backpropagate(n_threads)
+        if not (math.isfinite(loss) and all(np.isfinite(g).all() for g in net.grads)):
+            raise TrainingDiverged(f"training diverged at iteration {optimizer.t + 1}: the "
+                                   "loss or the gradient became NaN or inf; parameters are "
+                                   "those before it")
         optimizer.step(net.kernels, net.params, net.grads, lr, n_threads)
         total += loss * len(idx)
         steps += 1

@@ -43,11 +43,19 @@ def tolerance(dtype, k=1):
     return dict(rtol=tol["rtol"], atol=tol["atol"] * math.sqrt(k))
 
 
+def dot_scale(k, rms_a=3 ** -0.5, rms_b=3 ** -0.5):
+    """Typical magnitude of a length-k dot product of terms with these rms values
+    (default: uniform on [-1, 1]).  Rounding errors of a length-k sum grow like
+    u·√k·(magnitude of its partial sums), so this is the `scale` to pass with k."""
+    return k ** 0.5 * rms_a * rms_b
+
+
 def assert_close(actual, expected, dtype, k=1, scale=1.0, err_msg=""):
     """Native result `actual` (dtype) against the float64 reference `expected`.
 
-    `scale` is the magnitude of the terms (atol grows with it); shapes and the
-    dtype are checked before values."""
+    atol = base · √k · scale, where `scale` is the magnitude of the values being
+    summed (for sums: of the partial sums, see dot_scale); shapes and the dtype
+    are checked before values."""
     actual, expected = np.asarray(actual), np.asarray(expected)
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     if actual.dtype.kind == "f":

@@ -8,7 +8,7 @@ are updated in place, in one pass.
 from cython cimport floating
 
 from optim cimport (adagrad_update_core, adam_update_core, momentum_update_core,
-                    rmsprop_update_core, sgd_update_core)
+                    nesterov_update_core, rmsprop_update_core, sgd_update_core)
 
 
 def sgd_update(floating[::1] theta not None, const floating[::1] g not None, double lr,
@@ -22,16 +22,14 @@ def momentum_update(floating[::1] theta not None, floating[::1] v not None,
                     const floating[::1] g not None, double lr, double momentum, int n_threads):
     """v ← α v - ε g ; θ ← θ + v.   θ, v, g (P,)."""
     with nogil:
-        momentum_update_core(theta.shape[0], &theta[0], &v[0], &g[0], lr, momentum, False,
-                             n_threads)
+        momentum_update_core(theta.shape[0], &theta[0], &v[0], &g[0], lr, momentum, n_threads)
 
 
 def nesterov_update(floating[::1] theta not None, floating[::1] v not None,
                     const floating[::1] g not None, double lr, double momentum, int n_threads):
     """v ← α v - ε g ; θ ← θ + α v - ε g (with the new v).   θ, v, g (P,)."""
     with nogil:
-        momentum_update_core(theta.shape[0], &theta[0], &v[0], &g[0], lr, momentum, True,
-                             n_threads)
+        nesterov_update_core(theta.shape[0], &theta[0], &v[0], &g[0], lr, momentum, n_threads)
 
 
 def adagrad_update(floating[::1] theta not None, floating[::1] r not None,

@@ -174,3 +174,11 @@ def test_bad_thread_count(nat, rng, name, n_threads, exc):
     theta, state, grads = make_state(rng, name, 4, np.float64)
     with pytest.raises(exc, match=r"^n_threads\b"):
         steps(nat, name, theta, state, grads[:1], n_threads=n_threads)
+
+
+def test_read_only_gradient(nat):
+    g = np.full(4, 0.5)
+    g.setflags(write=False)
+    theta = np.ones(4)
+    nat.sgd_update(theta, g, 0.1)
+    assert_close(theta, np.full(4, 0.95), np.float64)

@@ -25,7 +25,7 @@ from linalg cimport linear_backward_core, linear_forward_core
 from losses cimport (mean_squared_error_core, sigmoid_binary_cross_entropy_core,
                      softmax_cross_entropy_core)
 from optim cimport (adagrad_update_core, adam_update_core, momentum_update_core,
-                    rmsprop_update_core, sgd_update_core)
+                    nesterov_update_core, rmsprop_update_core, sgd_update_core)
 
 cdef extern from "Python.h":
     int PyErr_CheckSignals() except -1
@@ -87,9 +87,12 @@ cdef inline void _step(Optim* o, long t, int n_threads, floating* _dtype) noexce
         p, g = <floating*>o.params[i], <floating*>o.grads[i]
         if o.kind == OPT_SGD:
             sgd_update_core(o.size[i], p, g, o.lr, n_threads)
-        elif o.kind == OPT_MOMENTUM or o.kind == OPT_NESTEROV:
+        elif o.kind == OPT_MOMENTUM:
             momentum_update_core(o.size[i], p, <floating*>o.state[i][0], g, o.lr, o.h1,
-                                 o.kind == OPT_NESTEROV, n_threads)
+                                 n_threads)
+        elif o.kind == OPT_NESTEROV:
+            nesterov_update_core(o.size[i], p, <floating*>o.state[i][0], g, o.lr, o.h1,
+                                 n_threads)
         elif o.kind == OPT_ADAGRAD:
             adagrad_update_core(o.size[i], p, <floating*>o.state[i][0], g, o.lr, o.h1, n_threads)
         elif o.kind == OPT_RMSPROP:

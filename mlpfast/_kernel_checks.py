@@ -275,6 +275,8 @@ def sigmoid_binary_cross_entropy(dZ, P, Z, Y, n_threads=1):
     _shape("P", P, Z.shape)
     Y = _array("Y", Y, 2, Z.dtype)
     _shape("Y", Y, Z.shape)
+    if not ((Y >= 0) & (Y <= 1)).all():
+        raise ValueError("Y must hold targets in [0, 1]")
     return dZ, P, Z, Y, _threads(n_threads)
 
 
@@ -331,8 +333,8 @@ def adam_update(theta, s, r, g, lr, beta1=0.9, beta2=0.999, eps=1e-8, t=1,
     ŝ = s/(1-β1^t), r̂ = r/(1-β2^t).   θ, s, r, g (P,), all in place.
     """
     _params(theta, g, ("s", s), ("r", r))
-    if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 1:
-        raise ValueError(f"t must be a step count >= 1, got {t!r}")
+    if isinstance(t, bool) or not isinstance(t, numbers.Integral) or not 1 <= t < 2 ** 62:
+        raise ValueError(f"t must be a step count in [1, 2**62), got {t!r}")
     return (theta, s, r, g, _scalar("lr", lr, low=0.0, low_open=True),
             _scalar("beta1", beta1, 0.0, 1.0, high_open=True),
             _scalar("beta2", beta2, 0.0, 1.0, high_open=True),

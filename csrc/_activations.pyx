@@ -10,6 +10,8 @@ is the integer code of mlpfast._kernel_checks.ACTIVATIONS.
 from cython cimport floating
 
 from activations cimport activation_backward_rows, activation_forward_rows
+from dropout cimport dropout_rows
+from libc.stdint cimport uint64_t
 
 
 def activation_forward(floating[:, ::1] A not None, const floating[:, ::1] Z not None,
@@ -32,3 +34,10 @@ def activation_backward(floating[:, ::1] dZ not None, const floating[:, ::1] dA 
     with nogil:
         activation_backward_rows(activation, Z.shape[0], Z.shape[1], &dA[0, 0], &Z[0, 0],
                                  &A[0, 0], &dZ[0, 0], g, dg, n_threads)
+
+
+def dropout(floating[:, ::1] out not None, const floating[:, ::1] x not None, double rate,
+            uint64_t seed, int n_threads):
+    """out = x ⊙ keep / (1 − rate) with the counter-based mask of dropout.pxd (overwrite)."""
+    with nogil:
+        dropout_rows(x.shape[0], x.shape[1], &out[0, 0], &x[0, 0], rate, seed, n_threads)

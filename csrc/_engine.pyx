@@ -20,6 +20,7 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from activations cimport activation_backward_rows
+from dropout cimport dropout_rows, splitmix64
 from gemm cimport force_simd_path
 from linalg cimport linear_backward_core, linear_forward_core
 from losses cimport (mean_squared_error_core, sigmoid_binary_cross_entropy_core,
@@ -66,6 +67,7 @@ cdef struct Layer:
     void* A          # == Z for identity layers
     void* delta
     void* dA         # ∂J/∂A scratch: prelu layers and an activated output layer
+    void* D          # A after dropout (hidden layers, when training with dropout)
 
 
 cdef struct Optim:
@@ -125,11 +127,12 @@ cdef inline bint all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
 cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const void* T,
                 Py_ssize_t t_width, int loss_kind, const int64_t* order, Py_ssize_t n,
                 Py_ssize_t batch, floating* Xb, void* Tb, floating* P, double* row_loss,
-                double l2, Optim* opt, int n_threads, object interrupt,
-                double* total, long* steps) except -1:
+                double l2, double rate, uint64_t epoch_seed, Optim* opt, int n_threads,
+                object interrupt, double* total, long* steps) except -1:
     cdef Py_ssize_t start, rows, i, k
     cdef int l, status = DONE
     cdef double loss
+    cdef uint64_t seed0
     cdef const floating* inp
     cdef Layer* last = &L[n_layers - 1]
     cdef floating* d_out
@@ -150,6 +153,7 @@ cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const 
                 memcpy(Xb + i * m0, X + k * m0, m0 * sizeof(floating))
                 memcpy(<char*>Tb + i * t_bytes, <const char*>T + k * t_bytes, t_bytes)
             inp = Xb
+            seed0 = epoch_seed + <uint64_t>(steps[0] * n_layers)   # as training.dropout_seeds
             for l in range(n_layers):        # forward
                 if linear_forward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].Z,
                                        NULL if L[l].A == L[l].Z else <floating*>L[l].A, inp,
@@ -158,6 +162,10 @@ cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const 
                     status = NO_MEMORY
                     break
                 inp = <floating*>L[l].A
+                if rate > 0 and l < n_layers - 1:
+                    dropout_rows(rows, L[l].n_out, <floating*>L[l].D, inp, rate,
+                                 splitmix64(seed0 + l), n_threads)
+                    inp = <floating*>L[l].D
             if status != DONE:
                 break
             d_out = <floating*>last.delta if last.kind == 0 else <floating*>last.dA
@@ -181,7 +189,7 @@ cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const 
                                          <floating*>last.delta, <floating*>last.gamma,
                                          <floating*>last.dgamma, n_threads)
             for l in range(n_layers - 1, -1, -1):   # the δ recurrence
-                if _layer_backward(L, l, Xb, rows, l2, n_threads) != 0:
+                if _layer_backward(L, l, Xb, rows, l2, rate, seed0, n_threads) != 0:
                     status = NO_MEMORY
                     break
             if status != DONE:
@@ -198,11 +206,13 @@ cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const 
 
 
 cdef inline int _layer_backward(Layer* L, int l, floating* Xb, Py_ssize_t rows, double l2,
-                                int n_threads) noexcept nogil:
-    """As Dense.backward: dW, db of layer l and δ of layer l-1."""
-    cdef const floating* X = Xb if l == 0 else <floating*>L[l - 1].A
+                                double rate, uint64_t seed0, int n_threads) noexcept nogil:
+    """As Dense.backward: dW, db of layer l and δ of layer l-1 (with its dropout mask)."""
+    cdef const floating* X = Xb
     cdef Layer* p
     cdef int rc
+    if l > 0:
+        X = <floating*>(L[l - 1].D if rate > 0 else L[l - 1].A)
     if l == 0:
         return linear_backward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].dW,
                                     <floating*>L[l].db, NULL, X, <floating*>L[l].W,
@@ -212,14 +222,21 @@ cdef inline int _layer_backward(Layer* L, int l, floating* Xb, Py_ssize_t rows, 
         rc = linear_backward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].dW,
                                   <floating*>L[l].db, <floating*>p.dA, X, <floating*>L[l].W,
                                   <floating*>L[l].delta, l2, 0, NULL, NULL, n_threads)
+        if rate > 0:
+            dropout_rows(rows, p.n_out, <floating*>p.dA, <floating*>p.dA, rate,
+                         splitmix64(seed0 + (l - 1)), n_threads)
         activation_backward_rows(PRELU, rows, p.n_out, <floating*>p.dA, <floating*>p.Z,
                                  <floating*>p.A, <floating*>p.delta, <floating*>p.gamma,
                                  <floating*>p.dgamma, n_threads)
         return rc
-    return linear_backward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].dW,
-                                <floating*>L[l].db, <floating*>p.delta, X, <floating*>L[l].W,
-                                <floating*>L[l].delta, l2, p.kind, <floating*>p.Z,
-                                <floating*>p.A, n_threads)
+    rc = linear_backward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].dW,
+                              <floating*>L[l].db, <floating*>p.delta, X, <floating*>L[l].W,
+                              <floating*>L[l].delta, l2, p.kind, <floating*>p.Z,
+                              <floating*>p.A, n_threads)
+    if rate > 0:
+        dropout_rows(rows, p.n_out, <floating*>p.delta, <floating*>p.delta, rate,
+                     splitmix64(seed0 + (l - 1)), n_threads)
+    return rc
 
 
 cdef void* _ptr(object a):
@@ -230,7 +247,7 @@ cdef void* _ptr(object a):
 
 
 def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_threads,
-              interrupt):
+              interrupt, uint64_t epoch_seed):
     """One epoch of `net` on (X, T) in the order `order`; returns (Σ J·rows, iterations)
     and advances opt.t.  Raises TrainingDiverged / MemoryError like the Python path."""
     from .training import TrainingDiverged
@@ -253,8 +270,9 @@ def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_thr
             L[l].Z, L[l].A, L[l].delta = _ptr(layer.Z), _ptr(layer.A), _ptr(layer.delta)
             dA = layer._dA if layer.is_prelu else (
                 np.empty_like(layer.Z) if l == n_layers - 1 and layer.code != 0 else None)
-            keep.append(dA)
-            L[l].dA = _ptr(dA)
+            D = np.empty_like(layer.Z) if net.dropout and l < n_layers - 1 else None
+            keep += [dA, D]
+            L[l].dA, L[l].D = _ptr(dA), _ptr(D)
         order = np.ascontiguousarray(order, dtype=np.int64)
         Xb = np.empty((rows, X.shape[1]), dtype)
         Tb = np.empty((rows,) + T.shape[1:], T.dtype)
@@ -278,14 +296,14 @@ def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_thr
             status = _epoch[float](L, n_layers, <float*>_ptr(X), X.shape[1], _ptr(T),
                                    args[2], args[3], <int64_t*>_ptr(order), n, batch_size,
                                    <float*>_ptr(Xb), _ptr(Tb), <float*>_ptr(P),
-                                   <double*>_ptr(row_loss), net.l2, &o, n_threads, interrupt,
-                                   &total, &steps)
+                                   <double*>_ptr(row_loss), net.l2, net.dropout, epoch_seed,
+                                   &o, n_threads, interrupt, &total, &steps)
         else:
             status = _epoch[double](L, n_layers, <double*>_ptr(X), X.shape[1], _ptr(T),
                                     args[2], args[3], <int64_t*>_ptr(order), n, batch_size,
                                     <double*>_ptr(Xb), _ptr(Tb), <double*>_ptr(P),
-                                    <double*>_ptr(row_loss), net.l2, &o, n_threads, interrupt,
-                                    &total, &steps)
+                                    <double*>_ptr(row_loss), net.l2, net.dropout, epoch_seed,
+                                    &o, n_threads, interrupt, &total, &steps)
     finally:
         free(L)
     opt.t += steps

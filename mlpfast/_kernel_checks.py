@@ -29,7 +29,7 @@ ALIASES = {"silu": "swish", "logistic": "sigmoid", "linear": "identity"}
 
 KERNELS = (
     "gemm", "linear_forward", "linear_backward",
-    "activation_forward", "activation_backward",
+    "activation_forward", "activation_backward", "dropout",
     "softmax_cross_entropy", "mean_squared_error", "sigmoid_binary_cross_entropy",
     "sgd_update", "momentum_update", "nesterov_update", "adagrad_update",
     "rmsprop_update", "adam_update",
@@ -227,6 +227,19 @@ def activation_backward(dZ, dA, Z, A, activation, gamma=None, dgamma=None, n_thr
     elif dgamma is not None:
         raise ValueError("dgamma is only used by prelu; pass None")
     return dZ, dA, Z, A, code, gamma, dgamma, _threads(n_threads)
+
+
+def dropout(out, x, rate, seed, n_threads=1):
+    """out = x ⊙ keep / (1 − rate), keep_ij = u(seed, i·m + j) ≥ rate with a counter-based
+    uniform u (the same mask for the same seed: call again on δ for the backward pass).
+    x, out (N, M); out may be x."""
+    x = _array("x", x, 2)
+    out = _array("out", out, 2, x.dtype, out=True)
+    _shape("out", out, x.shape)
+    rate = _scalar("rate", rate, 0.0, 1.0, high_open=True)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2 ** 64:
+        raise ValueError(f"seed must be an int in [0, 2**64), got {seed!r}")
+    return out, x, rate, int(seed), _threads(n_threads)
 
 
 # ---------------------------------------------------------------- losses

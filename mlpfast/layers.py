@@ -36,6 +36,7 @@ class Dense:
         self._W = self._b = self._gamma = None       # views set by the network
         self.dW = self.db = self.dgamma = None
         self.X = self.Z = self.A = self.delta = None  # caches of the last batch
+        self.D = None                                 # A after dropout (training only)
         self._rows = 0
 
     # ------------------------------------------------------------ parameters
@@ -80,6 +81,7 @@ class Dense:
             self.A = self.Z if self.code == 0 else np.empty(shape, self.dtype)
             self.delta = np.empty(shape, self.dtype)
             self._dA = np.empty(shape, self.dtype) if self.is_prelu else None
+            self.D = None
             self._rows = rows
 
     def forward(self, kernels, X, n_threads):
@@ -90,20 +92,32 @@ class Dense:
                                self._b, self.activation, self._gamma, n_threads)
         return self.A
 
-    def backward(self, kernels, prev, l2, n_threads):
+    def drop(self, kernels, rate, seed, n_threads):
+        """D = A ⊙ keep/(1 − rate), the mask of `seed` (training only); returns D."""
+        if self.D is None:
+            self.D = np.empty_like(self.Z)
+        kernels.dropout(self.D, self.A, rate, seed, n_threads)
+        return self.D
+
+    def backward(self, kernels, prev, l2, n_threads, prev_mask=None):
         """From δ (self.delta): dW = Xᵀδ + l2 W, db = Σ_rows δ, and δ of `prev`:
-        (δ Wᵀ) ⊙ f'_prev(Z_prev), written into prev.delta (prev None: first layer)."""
+        (δ Wᵀ) ⊙ f'_prev(Z_prev), written into prev.delta (prev None: first layer).
+        prev_mask: (rate, seed) of the dropout applied to prev's output, if any."""
         if prev is None:
             kernels.linear_backward(self.dW, self.db, None, self.X, self._W, self.delta,
                                     l2, "identity", None, None, n_threads)
         elif prev.is_prelu:   # dγ needs ∂J/∂A_prev = δ Wᵀ before the product with f'
             kernels.linear_backward(self.dW, self.db, prev._dA, self.X, self._W, self.delta,
                                     l2, "identity", None, None, n_threads)
+            if prev_mask is not None:
+                kernels.dropout(prev._dA, prev._dA, *prev_mask, n_threads)
             kernels.activation_backward(prev.delta, prev._dA, prev.Z, prev.A, prev.activation,
                                         prev._gamma, prev.dgamma, n_threads)
         else:
             kernels.linear_backward(self.dW, self.db, prev.delta, self.X, self._W, self.delta,
                                     l2, prev.activation, prev.Z, prev.A, n_threads)
+            if prev_mask is not None:
+                kernels.dropout(prev.delta, prev.delta, *prev_mask, n_threads)
 
     def __repr__(self):
         return f"Dense({self.n_in} -> {self.n_out}, {self.activation})"

@@ -104,12 +104,18 @@ class MLP:
     def forward(self, X):
         """Output of the last layer (logits for cross-entropy), (N, m_L); caches
         every layer's Z and A for ``backward``."""
-        A = self._X(X)
-        n_threads = get_num_threads()
-        for layer in self.layers:
-            A = layer.forward(self.kernels, A, n_threads)
+        A = self._forward(self._X(X), get_num_threads())
         self._forward_rows = A.shape[0]
         return A.copy()
+
+    def _forward(self, X, n_threads, masks=None):
+        """A_L from A_0 = X; masks: one dropout seed per hidden layer (training)."""
+        A = X
+        for l, layer in enumerate(self.layers):
+            A = layer.forward(self.kernels, A, n_threads)
+            if masks is not None and l < len(self.layers) - 1:
+                A = layer.drop(self.kernels, self.dropout, masks[l], n_threads)
+        return A
 
     def backward(self, y):
         """After ``forward(X)``: fills every layer's delta, dW (with λW), db (and
@@ -134,11 +140,12 @@ class MLP:
                                          last._gamma, last.dgamma, n_threads)
         return loss
 
-    def _backpropagate(self, n_threads):
+    def _backpropagate(self, n_threads, masks=None):
         """The δ recurrence, from the output layer down to the first."""
         for l in range(len(self.layers) - 1, -1, -1):
             prev = self.layers[l - 1] if l > 0 else None
-            self.layers[l].backward(self.kernels, prev, self.l2, n_threads)
+            mask = None if masks is None or prev is None else (self.dropout, masks[l - 1])
+            self.layers[l].backward(self.kernels, prev, self.l2, n_threads, mask)
 
     def _scratch(self, i=0):
         rows = self.layers[-1]._rows

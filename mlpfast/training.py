@@ -16,6 +16,7 @@ import numpy as np
 from . import _backend, optimizers as _optimizers, schedules as _schedules
 from ._threads import get_num_threads
 from ._validation import fraction, positive_int
+from .reference.masks import splitmix64
 
 
 class TrainingDiverged(FloatingPointError):
@@ -67,19 +68,25 @@ class _Interrupt:
             signal.signal(signal.SIGINT, self._old)
 
 
-def _python_epoch(net, X, T, order, batch_size, lr, optimizer, n_threads, interrupt):
+def dropout_seeds(epoch_seed, step, n_layers):
+    """The dropout seed of each layer for `step` of an epoch (the engine computes the same)."""
+    base = epoch_seed + step * n_layers
+    return [int(splitmix64(base + l)) for l in range(n_layers)]
+
+
+def _python_epoch(net, X, T, order, batch_size, lr, optimizer, n_threads, interrupt,
+                  epoch_seed):
     """One epoch in the Python layer path; returns (Σ_batches J·rows, iterations)."""
     total, steps = 0.0, 0
     for start in range(0, X.shape[0], batch_size):
         if interrupt.requested:
             break
         idx = order[start:start + batch_size]
-        A = np.take(X, idx, axis=0)
-        for layer in net.layers:
-            A = layer.forward(net.kernels, A, n_threads)
+        masks = dropout_seeds(epoch_seed, steps, len(net.layers)) if net.dropout else None
+        net._forward(np.take(X, idx, axis=0), n_threads, masks)
         loss = net._output_delta(T[idx], n_threads)
         if math.isfinite(loss):
-            net._backpropagate(n_threads)
+            net._backpropagate(n_threads, masks)
         if not (math.isfinite(loss) and all(np.isfinite(g).all() for g in net.grads)):
             raise TrainingDiverged(f"training diverged at iteration {optimizer.t + 1}: the "
                                    "loss or the gradient became NaN or inf; parameters are "
@@ -167,9 +174,10 @@ def fit(net, X, y, epochs=10, batch_size=32, optimizer="adam", learning_rate=1e-
         for epoch in range(epochs):
             lr = schedule(epoch, opt.learning_rate, history)
             order = net.rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
+            epoch_seed = int(net.rng.integers(0, 2 ** 63)) if net.dropout else 0
             t0 = time.perf_counter()
             total, steps = run_epoch(net, X, T, order, batch_size, lr, opt, get_num_threads(),
-                                     interrupt)
+                                     interrupt, epoch_seed)
             seconds = time.perf_counter() - t0
             if steps == 0:
                 history.interrupted = True

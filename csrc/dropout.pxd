@@ -1,0 +1,33 @@
+# Inverted dropout with a counter-based mask.
+#
+# Design: element k = i·m + j of a batch keeps its value iff u(seed, k) >= rate,
+# u = (splitmix64(seed + k) >> 11) · 2⁻⁵³ ∈ [0, 1), and kept values are scaled
+# by 1/(1 − rate).  The mask is a pure function of (seed, k): no generator state,
+# the same in every thread split and in the NumPy twin, and the backward pass
+# regenerates it instead of storing it.
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdint cimport uint64_t
+
+
+cdef inline uint64_t splitmix64(uint64_t x) noexcept nogil:
+    """A 64-bit mixing function (Steele, Lea, Flood 2014): distinct inputs, independent-looking outputs."""
+    x = x + <uint64_t>0x9E3779B97F4A7C15
+    x = (x ^ (x >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
+    x = (x ^ (x >> 27)) * <uint64_t>0x94D049BB133111EB
+    return x ^ (x >> 31)
+
+
+cdef inline void dropout_rows(Py_ssize_t n, Py_ssize_t m, floating* out, const floating* x,
+                              double rate, uint64_t seed, int n_threads) noexcept nogil:
+    """out = x ⊙ keep / (1 − rate) (overwrite; out may be x).   x, out (n, m) C-contiguous."""
+    cdef Py_ssize_t i, j, k
+    cdef floating scale = <floating>(1.0 / (1.0 - rate))
+    cdef int nt = n_threads if n_threads < n else <int>n
+    for i in prange(n, schedule='static', num_threads=nt if nt > 0 else 1):
+        for j in range(m):
+            k = i * m + j
+            if <double>(splitmix64(seed + <uint64_t>k) >> 11) * (1.0 / 9007199254740992.0) >= rate:
+                out[k] = x[k] * scale
+            else:
+                out[k] = 0

@@ -7,7 +7,9 @@
 #   computes in its own precision.
 # * The switch on `kind` sits outside the loops: each kind has its own tight
 #   row loop, so gcc vectorises the branch-free ones (relu, leaky, prelu,
-#   identity, and the backward of sigmoid, tanh, elu).
+#   identity, and the backward of sigmoid, tanh, elu).  gcc keeps -ftrapping-math,
+#   so a select feeding float arithmetic is written as max/min patterns or
+#   with a 0/1 mask m (x·(m + (1-m)γ)): exact, and branch free.
 # * Overflow-safe forms, finite for every finite z (±1e30, ±dtype max):
 #   σ(z) from e = exp(-|z|) ≤ 1 as 1/(1+e) or e/(1+e) (so 1-σ is exact too);
 #   softplus(z) = max(z,0) + log1p(e); elu via expm1; gelu's Φ(z) as
@@ -51,6 +53,14 @@ cdef extern from *:
     #define MLPF_GELU_K 0.044715
     #define MLPF_GELU_TANH_CLAMP 1e3
     #define MLPF_DGAMMA_COLS 64                      /* column block of prelu's dgamma */
+    /* x, hidden from constant folding: with -ftrapping-math gcc turns a select
+       between known constants back into branches and cannot vectorise them */
+    static inline double mlpf_opaque(double x) {
+    #if defined(__GNUC__)
+        __asm__("" : "+g"(x));
+    #endif
+        return x;
+    }
     #endif
     """
     const double LEAKY_SLOPE "MLPF_LEAKY_SLOPE"
@@ -61,6 +71,7 @@ cdef extern from *:
     const double GELU_K "MLPF_GELU_K"
     const double GELU_TANH_CLAMP "MLPF_GELU_TANH_CLAMP"
     const Py_ssize_t DGAMMA_COLS "MLPF_DGAMMA_COLS"
+    double opaque "mlpf_opaque"(double x) noexcept nogil
 
 
 # ---------------------------------------------------------------- scalar helpers
@@ -127,7 +138,7 @@ cdef inline void activation_forward_block(
     cdef Py_ssize_t i, j
     cdef const floating* z
     cdef floating* a
-    cdef floating x, e, c, s
+    cdef floating x, e, c, s, m
     cdef floating leak = <floating>LEAKY_SLOPE, alpha = <floating>ELU_ALPHA
     cdef floating r2 = <floating>SQRT1_2, T = <floating>GELU_TANH_CLAMP
     for i in range(rows):
@@ -147,11 +158,15 @@ cdef inline void activation_forward_block(
             for j in range(cols):
                 a[j] = z[j] if z[j] > 0 else 0
         elif kind == LEAKY_RELU:
+            s = <floating>opaque(LEAKY_SLOPE)
             for j in range(cols):
-                a[j] = z[j] if z[j] > 0 else leak * z[j]
+                x = z[j]
+                a[j] = (x if x > 0 else 0) + s * (x if x < 0 else 0)
         elif kind == PRELU:
             for j in range(cols):
-                a[j] = z[j] if z[j] > 0 else gamma[j] * z[j]
+                x = z[j]
+                m = x > 0
+                a[j] = x * (m + (1 - m) * gamma[j])
         elif kind == ELU:
             for j in range(cols):
                 a[j] = z[j] if z[j] > 0 else alpha * _expm1(z[j])
@@ -187,7 +202,7 @@ cdef inline void activation_backward_block(
     cdef const floating* z
     cdef const floating* a
     cdef floating* d
-    cdef floating x, s, c, du
+    cdef floating x, y, s, c, du, m
     cdef floating leak = <floating>LEAKY_SLOPE, alpha = <floating>ELU_ALPHA
     cdef floating r2 = <floating>SQRT1_2, T = <floating>GELU_TANH_CLAMP
     cdef floating phi = <floating>INV_SQRT_2PI
@@ -209,16 +224,19 @@ cdef inline void activation_backward_block(
                 d[j] = g[j] * ((1 - a[j]) * (1 + a[j]))
         elif kind == RELU:
             for j in range(cols):
-                d[j] = g[j] if z[j] > 0 else 0
+                y = g[j]
+                d[j] = y if z[j] > 0 else 0
         elif kind == LEAKY_RELU:
             for j in range(cols):
-                d[j] = g[j] if z[j] > 0 else leak * g[j]
+                d[j] = g[j] * (1 if z[j] > 0 else leak)
         elif kind == PRELU:
             for j in range(cols):
-                d[j] = g[j] if z[j] > 0 else gamma[j] * g[j]
+                m = z[j] > 0
+                d[j] = g[j] * (m + (1 - m) * gamma[j])
         elif kind == ELU:                           # γe^z = a + γ for z ≤ 0
             for j in range(cols):
-                d[j] = g[j] if z[j] > 0 else g[j] * (a[j] + alpha)
+                m = z[j] > 0
+                d[j] = g[j] * (m + (1 - m) * (a[j] + alpha))
         elif kind == SOFTPLUS:                      # σ(z)
             for j in range(cols):
                 d[j] = g[j] * _sigmoid2(z[j], &c)
@@ -248,11 +266,13 @@ cdef inline void prelu_dgamma_block(
     cdef Py_ssize_t i, j
     cdef const floating* g
     cdef const floating* z
+    cdef floating x
     for i in range(rows):
         g = dA + i * ldda
         z = Z + i * ldz
         for j in range(cols):
-            dgamma[j] += g[j] * z[j] if z[j] <= 0 else 0
+            x = z[j]
+            dgamma[j] += g[j] * (x if x <= 0 else 0)
 
 
 # ---------------------------------------------------------------- parallel drivers

@@ -139,7 +139,7 @@ cdef inline void activation_forward_block(
     cdef const floating* z
     cdef floating* a
     cdef floating x, e, c, s, m
-    cdef floating leak = <floating>LEAKY_SLOPE, alpha = <floating>ELU_ALPHA
+    cdef floating alpha = <floating>ELU_ALPHA
     cdef floating r2 = <floating>SQRT1_2, T = <floating>GELU_TANH_CLAMP
     for i in range(rows):
         z = Z + i * ldz

@@ -21,7 +21,9 @@
 # * Parallel drivers split rows (forward/backward) or column blocks (prelu's
 #   dγ, each column summed over all rows in order) statically over threads:
 #   every output element is computed by the same code in the same order, so
-#   results are bitwise identical for any thread count.
+#   results are bitwise identical for any thread count.  A thread is only
+#   started for a grain of elements (32768 for vectorised loops, 2048 for
+#   libm ones), so small layers do not pay for a parallel region.
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport (erfc, erfcf, exp, expf, expm1, expm1f, log1p, log1pf,
@@ -53,6 +55,8 @@ cdef extern from *:
     #define MLPF_GELU_K 0.044715
     #define MLPF_GELU_TANH_CLAMP 1e3
     #define MLPF_DGAMMA_COLS 64                      /* column block of prelu's dgamma */
+    #define MLPF_GRAIN_CHEAP 32768    /* elements per thread, at least: vectorised loops */
+    #define MLPF_GRAIN_LIBM 2048      /* ... loops calling exp, tanh, erfc, ... */
     /* x, hidden from constant folding: with -ftrapping-math gcc turns a select
        between known constants back into branches and cannot vectorise them */
     static inline double mlpf_opaque(double x) {
@@ -71,6 +75,8 @@ cdef extern from *:
     const double GELU_K "MLPF_GELU_K"
     const double GELU_TANH_CLAMP "MLPF_GELU_TANH_CLAMP"
     const Py_ssize_t DGAMMA_COLS "MLPF_DGAMMA_COLS"
+    const Py_ssize_t GRAIN_CHEAP "MLPF_GRAIN_CHEAP"
+    const Py_ssize_t GRAIN_LIBM "MLPF_GRAIN_LIBM"
     double opaque "mlpf_opaque"(double x) noexcept nogil
 
 
@@ -277,13 +283,26 @@ cdef inline void prelu_dgamma_block(
 
 # ---------------------------------------------------------------- parallel drivers
 
+cdef inline int _row_threads(bint cheap, Py_ssize_t n, Py_ssize_t m,
+                             int n_threads) noexcept nogil:
+    """Threads worth starting for n x m elements: at most n_threads and n, and at
+    least a grain of elements each (a parallel region costs microseconds)."""
+    cdef Py_ssize_t nt = n * m // (GRAIN_CHEAP if cheap else GRAIN_LIBM)
+    if nt > n_threads:
+        nt = n_threads
+    if nt > n:
+        nt = n
+    return <int>nt if nt > 1 else 1
+
+
 cdef inline void activation_forward_rows(
         int kind, Py_ssize_t n, Py_ssize_t m, const floating* Z, floating* A,
         const floating* gamma, int n_threads) noexcept nogil:
     """A = f(Z) (overwrite; A may be Z), rows split statically over threads.
     Z, A (n, m) C-contiguous; gamma (m,) for prelu, else NULL."""
     cdef Py_ssize_t t, r0, r1
-    cdef int nt = n_threads if n_threads < n else <int>n
+    cdef bint cheap = kind == IDENTITY or RELU <= kind <= PRELU
+    cdef int nt = _row_threads(cheap, n, m, n_threads)
     if nt <= 1:
         activation_forward_block(kind, n, m, Z, m, A, m, gamma)
         return
@@ -299,7 +318,7 @@ cdef inline void prelu_dgamma_cols(
     """dγ_j = Σ_{i: z_ij ≤ 0} dA_ij z_ij (overwrite), column blocks split over threads,
     each column summed over all rows in order.   dA, Z (n, m) C-contiguous, dgamma (m,)."""
     cdef Py_ssize_t b, j, c0, c1, nb = (m + DGAMMA_COLS - 1) // DGAMMA_COLS
-    cdef int nt = n_threads if n_threads < nb else <int>nb
+    cdef int nt = _row_threads(True, nb, n * DGAMMA_COLS, n_threads)
     for j in range(m):
         dgamma[j] = 0
     if nt <= 1:
@@ -319,7 +338,8 @@ cdef inline void activation_backward_rows(
     prelu with dgamma != NULL: first dγ = Σ_{z≤0} dA z (overwrite).
     dA, Z, A = f(Z), dZ (n, m) C-contiguous; gamma, dgamma (m,) for prelu."""
     cdef Py_ssize_t t, r0, r1
-    cdef int nt = n_threads if n_threads < n else <int>n
+    cdef bint cheap = kind <= ELU           # f' from z or a, no libm call
+    cdef int nt = _row_threads(cheap, n, m, n_threads)
     if kind == PRELU and dgamma != NULL:     # before dZ may overwrite dA
         prelu_dgamma_cols(n, m, dA, Z, dgamma, n_threads)
     if nt <= 1:

@@ -7,7 +7,9 @@
 #   computes in its own precision.
 # * The switch on `kind` sits outside the loops: each kind has its own tight
 #   row loop, so gcc vectorises the branch-free ones (relu, leaky, prelu,
-#   identity, and the backward of sigmoid, tanh, elu).
+#   identity, and the backward of sigmoid, tanh, elu).  gcc keeps -ftrapping-math,
+#   so a select feeding float arithmetic is written as max/min patterns or
+#   with a 0/1 mask m (x·(m + (1-m)γ)): exact, and branch free.
 # * Overflow-safe forms, finite for every finite z (±1e30, ±dtype max):
 #   σ(z) from e = exp(-|z|) ≤ 1 as 1/(1+e) or e/(1+e) (so 1-σ is exact too);
 #   softplus(z) = max(z,0) + log1p(e); elu via expm1; gelu's Φ(z) as
@@ -19,7 +21,9 @@
 # * Parallel drivers split rows (forward/backward) or column blocks (prelu's
 #   dγ, each column summed over all rows in order) statically over threads:
 #   every output element is computed by the same code in the same order, so
-#   results are bitwise identical for any thread count.
+#   results are bitwise identical for any thread count.  A thread is only
+#   started for a grain of elements (32768 for vectorised loops, 2048 for
+#   libm ones), so small layers do not pay for a parallel region.
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport (erfc, erfcf, exp, expf, expm1, expm1f, log1p, log1pf,
@@ -51,6 +55,16 @@ cdef extern from *:
     #define MLPF_GELU_K 0.044715
     #define MLPF_GELU_TANH_CLAMP 1e3
     #define MLPF_DGAMMA_COLS 64                      /* column block of prelu's dgamma */
+    #define MLPF_GRAIN_CHEAP 32768    /* elements per thread, at least: vectorised loops */
+    #define MLPF_GRAIN_LIBM 2048      /* ... loops calling exp, tanh, erfc, ... */
+    /* x, hidden from constant folding: with -ftrapping-math gcc turns a select
+       between known constants back into branches and cannot vectorise them */
+    static inline double mlpf_opaque(double x) {
+    #if defined(__GNUC__)
+        __asm__("" : "+g"(x));
+    #endif
+        return x;
+    }
     #endif
     """
     const double LEAKY_SLOPE "MLPF_LEAKY_SLOPE"
@@ -61,6 +75,9 @@ cdef extern from *:
     const double GELU_K "MLPF_GELU_K"
     const double GELU_TANH_CLAMP "MLPF_GELU_TANH_CLAMP"
     const Py_ssize_t DGAMMA_COLS "MLPF_DGAMMA_COLS"
+    const Py_ssize_t GRAIN_CHEAP "MLPF_GRAIN_CHEAP"
+    const Py_ssize_t GRAIN_LIBM "MLPF_GRAIN_LIBM"
+    double opaque "mlpf_opaque"(double x) noexcept nogil
 
 
 # ---------------------------------------------------------------- scalar helpers
@@ -127,8 +144,8 @@ cdef inline void activation_forward_block(
     cdef Py_ssize_t i, j
     cdef const floating* z
     cdef floating* a
-    cdef floating x, e, c, s
-    cdef floating leak = <floating>LEAKY_SLOPE, alpha = <floating>ELU_ALPHA
+    cdef floating x, e, c, s, m
+    cdef floating alpha = <floating>ELU_ALPHA
     cdef floating r2 = <floating>SQRT1_2, T = <floating>GELU_TANH_CLAMP
     for i in range(rows):
         z = Z + i * ldz
@@ -147,11 +164,15 @@ cdef inline void activation_forward_block(
             for j in range(cols):
                 a[j] = z[j] if z[j] > 0 else 0
         elif kind == LEAKY_RELU:
+            s = <floating>opaque(LEAKY_SLOPE)
             for j in range(cols):
-                a[j] = z[j] if z[j] > 0 else leak * z[j]
+                x = z[j]
+                a[j] = (x if x > 0 else 0) + s * (x if x < 0 else 0)
         elif kind == PRELU:
             for j in range(cols):
-                a[j] = z[j] if z[j] > 0 else gamma[j] * z[j]
+                x = z[j]
+                m = x > 0
+                a[j] = x * (m + (1 - m) * gamma[j])
         elif kind == ELU:
             for j in range(cols):
                 a[j] = z[j] if z[j] > 0 else alpha * _expm1(z[j])
@@ -187,7 +208,7 @@ cdef inline void activation_backward_block(
     cdef const floating* z
     cdef const floating* a
     cdef floating* d
-    cdef floating x, s, c, du
+    cdef floating x, y, s, c, du, m
     cdef floating leak = <floating>LEAKY_SLOPE, alpha = <floating>ELU_ALPHA
     cdef floating r2 = <floating>SQRT1_2, T = <floating>GELU_TANH_CLAMP
     cdef floating phi = <floating>INV_SQRT_2PI
@@ -209,16 +230,19 @@ cdef inline void activation_backward_block(
                 d[j] = g[j] * ((1 - a[j]) * (1 + a[j]))
         elif kind == RELU:
             for j in range(cols):
-                d[j] = g[j] if z[j] > 0 else 0
+                y = g[j]
+                d[j] = y if z[j] > 0 else 0
         elif kind == LEAKY_RELU:
             for j in range(cols):
-                d[j] = g[j] if z[j] > 0 else leak * g[j]
+                d[j] = g[j] * (1 if z[j] > 0 else leak)
         elif kind == PRELU:
             for j in range(cols):
-                d[j] = g[j] if z[j] > 0 else gamma[j] * g[j]
+                m = z[j] > 0
+                d[j] = g[j] * (m + (1 - m) * gamma[j])
         elif kind == ELU:                           # γe^z = a + γ for z ≤ 0
             for j in range(cols):
-                d[j] = g[j] if z[j] > 0 else g[j] * (a[j] + alpha)
+                m = z[j] > 0
+                d[j] = g[j] * (m + (1 - m) * (a[j] + alpha))
         elif kind == SOFTPLUS:                      # σ(z)
             for j in range(cols):
                 d[j] = g[j] * _sigmoid2(z[j], &c)
@@ -248,14 +272,28 @@ cdef inline void prelu_dgamma_block(
     cdef Py_ssize_t i, j
     cdef const floating* g
     cdef const floating* z
+    cdef floating x
     for i in range(rows):
         g = dA + i * ldda
         z = Z + i * ldz
         for j in range(cols):
-            dgamma[j] += g[j] * z[j] if z[j] <= 0 else 0
+            x = z[j]
+            dgamma[j] += g[j] * (x if x <= 0 else 0)
 
 
 # ---------------------------------------------------------------- parallel drivers
+
+cdef inline int _row_threads(bint cheap, Py_ssize_t n, Py_ssize_t m,
+                             int n_threads) noexcept nogil:
+    """Threads worth starting for n x m elements: at most n_threads and n, and at
+    least a grain of elements each (a parallel region costs microseconds)."""
+    cdef Py_ssize_t nt = n * m // (GRAIN_CHEAP if cheap else GRAIN_LIBM)
+    if nt > n_threads:
+        nt = n_threads
+    if nt > n:
+        nt = n
+    return <int>nt if nt > 1 else 1
+
 
 cdef inline void activation_forward_rows(
         int kind, Py_ssize_t n, Py_ssize_t m, const floating* Z, floating* A,
@@ -263,7 +301,8 @@ cdef inline void activation_forward_rows(
     """A = f(Z) (overwrite; A may be Z), rows split statically over threads.
     Z, A (n, m) C-contiguous; gamma (m,) for prelu, else NULL."""
     cdef Py_ssize_t t, r0, r1
-    cdef int nt = n_threads if n_threads < n else <int>n
+    cdef bint cheap = kind == IDENTITY or RELU <= kind <= PRELU
+    cdef int nt = _row_threads(cheap, n, m, n_threads)
     if nt <= 1:
         activation_forward_block(kind, n, m, Z, m, A, m, gamma)
         return
@@ -279,7 +318,7 @@ cdef inline void prelu_dgamma_cols(
     """dγ_j = Σ_{i: z_ij ≤ 0} dA_ij z_ij (overwrite), column blocks split over threads,
     each column summed over all rows in order.   dA, Z (n, m) C-contiguous, dgamma (m,)."""
     cdef Py_ssize_t b, j, c0, c1, nb = (m + DGAMMA_COLS - 1) // DGAMMA_COLS
-    cdef int nt = n_threads if n_threads < nb else <int>nb
+    cdef int nt = _row_threads(True, nb, n * DGAMMA_COLS, n_threads)
     for j in range(m):
         dgamma[j] = 0
     if nt <= 1:
@@ -299,7 +338,8 @@ cdef inline void activation_backward_rows(
     prelu with dgamma != NULL: first dγ = Σ_{z≤0} dA z (overwrite).
     dA, Z, A = f(Z), dZ (n, m) C-contiguous; gamma, dgamma (m,) for prelu."""
     cdef Py_ssize_t t, r0, r1
-    cdef int nt = n_threads if n_threads < n else <int>n
+    cdef bint cheap = kind <= ELU           # f' from z or a, no libm call
+    cdef int nt = _row_threads(cheap, n, m, n_threads)
     if kind == PRELU and dgamma != NULL:     # before dZ may overwrite dA
         prelu_dgamma_cols(n, m, dA, Z, dgamma, n_threads)
     if nt <= 1:

@@ -79,6 +79,23 @@ def _shape(name, x, expected):
         raise ValueError(f"{name} must have shape {tuple(expected)}, got {x.shape}")
 
 
+def _same_view(a, b):
+    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+            and a.shape == b.shape and a.strides == b.strides)
+
+
+def _disjoint(outputs, inputs, may_alias=()):
+    """No output array overlaps another argument, except the exact same view for
+    the (output, other) name pairs listed in may_alias."""
+    outputs = [(n, a) for n, a in outputs if a is not None]
+    others = outputs + [(n, a) for n, a in inputs if a is not None]
+    for i, (name, out) in enumerate(outputs):
+        for other_name, other in others[i + 1:]:
+            if np.may_share_memory(out, other) and not (
+                    (name, other_name) in may_alias and _same_view(out, other)):
+                raise ValueError(f"{name} overlaps {other_name} in memory; pass separate arrays")
+
+
 def _threads(n_threads):
     """A positive thread count, capped at 1 in a forked child (see mlpfast._threads)."""
     if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral):
@@ -125,6 +142,7 @@ def gemm(C, A, B, trans_a=False, trans_b=False, accumulate=False, n_threads=1):
     if K2 != K:
         raise ValueError(f"B must have {K} {'columns' if trans_b else 'rows'} to match A, got shape {B.shape}")
     _shape("C", C, (M, N))
+    _disjoint([("C", C)], [("A", A), ("B", B)])
     return C, A, B, trans_a, trans_b, _flag("accumulate", accumulate), _threads(n_threads)
 
 
@@ -145,6 +163,7 @@ def linear_forward(Z, A, X, W, b, activation="identity", gamma=None, n_threads=1
     _shape("A", A, (N, M))
     code = activation_code(activation)
     gamma = _gamma(code, gamma, dt, M, "gamma")
+    _disjoint([("Z", Z), ("A", A)], [("X", X), ("W", W), ("b", b), ("gamma", gamma)])
     return Z, A, X, W, b, code, gamma, _threads(n_threads)
 
 
@@ -183,6 +202,8 @@ def linear_backward(dW, db, dX, X, W, dZ, l2=0.0, prev_activation="identity",
     else:
         prev_Z = prev_A = None
     l2 = _scalar("l2", l2, low=0.0)
+    _disjoint([("dW", dW), ("db", db), ("dX", dX)],
+              [("X", X), ("W", W), ("dZ", dZ), ("prev_Z", prev_Z), ("prev_A", prev_A)])
     return dW, db, dX, X, W, dZ, l2, code, prev_Z, prev_A, _threads(n_threads)
 
 
@@ -205,7 +226,9 @@ def activation_forward(A, Z, activation, gamma=None, n_threads=1):
     A = _array("A", A, 2, dt, out=True)
     _shape("A", A, Z.shape)
     code = activation_code(activation)
-    return A, Z, code, _gamma(code, gamma, dt, Z.shape[1], "gamma"), _threads(n_threads)
+    gamma = _gamma(code, gamma, dt, Z.shape[1], "gamma")
+    _disjoint([("A", A)], [("Z", Z), ("gamma", gamma)], may_alias={("A", "Z")})
+    return A, Z, code, gamma, _threads(n_threads)
 
 
 def activation_backward(dZ, dA, Z, A, activation, gamma=None, dgamma=None, n_threads=1):
@@ -226,6 +249,8 @@ def activation_backward(dZ, dA, Z, A, activation, gamma=None, dgamma=None, n_thr
         _shape("dgamma", dgamma, (Z.shape[1],))
     elif dgamma is not None:
         raise ValueError("dgamma is only used by prelu; pass None")
+    _disjoint([("dZ", dZ), ("dgamma", dgamma)],
+              [("dA", dA), ("Z", Z), ("A", A), ("gamma", gamma)], may_alias={("dZ", "dA")})
     return dZ, dA, Z, A, code, gamma, dgamma, _threads(n_threads)
 
 
@@ -239,6 +264,7 @@ def dropout(out, x, rate, seed, n_threads=1):
     rate = _scalar("rate", rate, 0.0, 1.0, high_open=True)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2 ** 64:
         raise ValueError(f"seed must be an int in [0, 2**64), got {seed!r}")
+    _disjoint([("out", out)], [("x", x)], may_alias={("out", "x")})
     return out, x, rate, int(seed), _threads(n_threads)
 
 
@@ -267,6 +293,7 @@ def softmax_cross_entropy(dZ, P, Z, labels, n_threads=1):
     lo, hi = labels.min(), labels.max()
     if lo < 0 or hi >= Z.shape[1]:
         raise ValueError(f"labels must lie in [0, {Z.shape[1] - 1}], got values in [{lo}, {hi}]")
+    _disjoint([("dZ", dZ), ("P", P)], [("Z", Z)])
     return dZ, P, Z, labels, _threads(n_threads)
 
 
@@ -275,6 +302,7 @@ def mean_squared_error(dZ, Z, Y, n_threads=1):
     dZ, Z = _loss_io(dZ, Z)
     Y = _array("Y", Y, 2, Z.dtype)
     _shape("Y", Y, Z.shape)
+    _disjoint([("dZ", dZ)], [("Z", Z), ("Y", Y)])
     return dZ, Z, Y, _threads(n_threads)
 
 
@@ -290,6 +318,7 @@ def sigmoid_binary_cross_entropy(dZ, P, Z, Y, n_threads=1):
     _shape("Y", Y, Z.shape)
     if not ((Y >= 0) & (Y <= 1)).all():
         raise ValueError("Y must hold targets in [0, 1]")
+    _disjoint([("dZ", dZ), ("P", P)], [("Z", Z), ("Y", Y)])
     return dZ, P, Z, Y, _threads(n_threads)
 
 
@@ -302,6 +331,7 @@ def _params(theta, g, *state):
     _shape("g", g, theta.shape)
     for name, x in state:
         _shape(name, _array(name, x, 1, theta.dtype, out=True), theta.shape)
+    _disjoint([("theta", theta)] + list(state), [("g", g)])
     return theta.dtype
 
 

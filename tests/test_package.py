@@ -132,3 +132,25 @@ def test_forked_child_finishes_after_parent_ran_threaded_kernels(nat):
     assert not hung, "the forked child hung in an OpenMP region"
     assert child.exitcode == 0
     assert queue.get(timeout=5) == 300.0 + 1
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda k, buf: k.gemm(buf[:4], buf[2:6], np.ones((8, 8))), "C overlaps A"),
+    (lambda k, buf: k.activation_backward(buf[1:5], buf[:4], np.ones((4, 8)),
+                                          np.ones((4, 8)), "relu"), "dZ overlaps dA"),
+    (lambda k, buf: k.activation_forward(buf[1:5], buf[:4], "tanh"), "A overlaps Z"),
+    (lambda k, buf: k.sgd_update(buf[0], buf[0], 0.1), "theta overlaps g"),
+    (lambda k, buf: k.momentum_update(buf[0], buf[0], np.ones(8), 0.1), "theta overlaps v"),
+])
+def test_overlapping_outputs_are_rejected(nat, ref, call, match):
+    for kernels in (nat, ref):
+        buf = np.ones((6, 8))
+        with pytest.raises(ValueError, match=match):
+            call(kernels, buf)
+
+
+def test_exact_in_place_is_allowed_where_documented(nat):
+    Z = np.linspace(-2, 2, 12).reshape(3, 4)
+    expected = np.tanh(Z)
+    nat.activation_forward(Z, Z, "tanh")
+    np.testing.assert_allclose(Z, expected, rtol=1e-15)

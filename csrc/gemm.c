@@ -15,16 +15,17 @@
  *   block, no accumulate) or C = C + acc.  Every path below (direct or packed,
  *   edge or full tile, any thread count) runs exactly that, through the same
  *   ukernel, so only K and the SIMD path decide the bits.
- * * Threads: one OpenMP region over the work items (MC blocks x N parts) of each
- *   KC x NC panel, never over K.  Threads pack disjoint micro-panels of one
- *   shared B panel between two barriers, and each packs its own A block.  No
- *   region is opened for n_threads == 1 or for small problems (a forked child
- *   must not touch the OpenMP pool).
+ * * Threads: one OpenMP region; thread t computes cell t of a pm x pn grid over
+ *   C (split over M and N, never K) with its own packing buffers, so threads
+ *   never wait on each other (no barrier: on a busy machine a descheduled
+ *   thread stalls nobody).  The grid minimises the packing each cell repeats.
+ *   No region is opened for n_threads == 1 or for small problems (a forked
+ *   child must not touch the OpenMP pool).
  * * Direct path (small problems): one thread, no NC / MC blocking, and the
  *   operands that are already k-major (op(A) = A^T, op(B) = B) are read in place
  *   by the ukernel; only the transposed ones and ragged edge micro-panels are
  *   packed.
- * * Memory: one aligned block per call (B panel + one A block per thread),
+ * * Memory: one aligned block per call (a B panel and an A block per thread),
  *   freed before return; failure returns -1 before any work.
  * * Epilogue: called on each MC x (part of NC) tile by the thread that finished
  *   it, right after its last KC block, while the tile is still in cache.
@@ -113,34 +114,41 @@ static void aligned_free(void *p)
     if (p) free(((void **)p)[-1]);
 }
 
-/* How one call is cut into work: blocking and thread count (dtype-free). */
+/* How one call is cut into work (dtype-free): nt threads, each owning one cell
+ * of a pm x pn grid over C (cells mstep x nstep, multiples of MR / NR), and the
+ * MC / NC blocking inside a cell. */
 struct plan {
     int direct, nt;
-    ptrdiff_t mc, nc, mb, nparts;
+    ptrdiff_t pm, pn, mstep, nstep, mc, nc;
 };
 
 static void plan_gemm(struct plan *P, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr, int nr,
                       int MC, int NC, int n_threads)
 {
     double mnk = (double)M * (double)N * (double)K;
-    P->nt = (n_threads > 1 && 2.0 * mnk >= PAR_FLOPS) ? n_threads : 1;
+    ptrdiff_t nt = (n_threads > 1 && 2.0 * mnk >= PAR_FLOPS) ? n_threads : 1;
     P->direct = mnk <= DIRECT_MNK;
-    if (P->direct) {
-        P->nt = 1; P->mc = M; P->nc = N; P->mb = 1; P->nparts = 1;
-        return;
+    if (P->direct) nt = 1;
+    /* no more threads than micro-tiles */
+    if (nt > cdiv(M, mr) * cdiv(N, nr)) nt = cdiv(M, mr) * cdiv(N, nr);
+    /* grid: each cell packs its rows of op(A) and its columns of op(B), so pick
+     * the factorisation nt = pm * pn that packs least, K (pn M + pm N) */
+    double best = -1;
+    for (ptrdiff_t pm = 1; pm <= nt; pm++) {
+        if (nt % pm) continue;
+        ptrdiff_t pn = nt / pm;
+        double cost = (double)pn * M + (double)pm * N;
+        if (cdiv(M, mr) < pm || cdiv(N, nr) < pn) cost *= 4;   /* idle cells */
+        if (best < 0 || cost < best) { best = cost; P->pm = pm; P->pn = pn; }
     }
-    P->nc = N < NC ? N : NC;
-    ptrdiff_t mb = cdiv(M, MC), nt = P->nt;
-    if (nt > 1) {
-        if (mb < nt && M >= nt * 2 * (ptrdiff_t)mr) mb = nt;    /* split M before N */
-        else if (mb > 1) mb = round_up(mb, nt);                  /* balance the blocks */
-    }
-    P->mc = round_up(cdiv(M, mb), mr);
-    P->mb = cdiv(M, P->mc);
-    ptrdiff_t nparts = P->mb < nt ? cdiv(nt, P->mb) : 1, npanels = cdiv(P->nc, nr);
-    P->nparts = nparts < npanels ? nparts : npanels;
-    if (P->mb * P->nparts < nt) nt = P->mb * P->nparts;
-    P->nt = nt > 1 ? (int)nt : 1;
+    P->nt = (int)nt;
+    P->mstep = round_up(cdiv(M, P->pm), mr);
+    P->nstep = round_up(cdiv(N, P->pn), nr);
+    if (P->direct) { P->mc = M; P->nc = N; return; }
+    ptrdiff_t mb = cdiv(P->mstep, MC);     /* equal MC blocks inside a cell */
+    P->mc = round_up(cdiv(P->mstep, mb), mr);
+    ptrdiff_t nb = cdiv(P->nstep, NC);
+    P->nc = round_up(cdiv(P->nstep, nb), nr);
 }
 
 /* ---------------------------------------------------------------- the two dtypes */

@@ -57,76 +57,54 @@ typedef struct {
     T *C;
     mlpf_epilogue epi;
     void *ctx;
-    ptrdiff_t mc, nc;           /* macro-tile sizes of this call */
-    ptrdiff_t mb, nparts;       /* M blocks; N parts of an nc panel (work items mb * nparts) */
-    T *bbuf;                    /* shared packed B panel (kc x nc) */
-    T *abuf;                    /* per-thread packed A blocks, abuf_len elements each */
-    ptrdiff_t abuf_len;
+    struct plan P;
+    T *mem;                     /* per thread: packed B panel (blen), then A block (alen) */
+    ptrdiff_t blen, alen;
 } F(job);
 
-/* The loops NC -> KC -> (MC x N-part work items) -> NR -> MR, run by thread t of nth. */
-static void F(worker)(const F(job) *J, int t, int nth)
+/* C[m0:m1, n0:n1], the whole of K: the loops NC -> KC -> MC -> NR -> MR, with
+ * this thread's own packing buffers (threads share nothing, so never wait). */
+static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, ptrdiff_t n1,
+                     T *bbuf, T *abuf)
 {
     const F(kdesc) *d = J->d;
     const int mr = d->mr, nr = d->nr;
     const int a_inplace = J->direct && J->ta;   /* op(A) already k-major */
     const int b_inplace = J->direct && !J->tb;  /* op(B) already k-major */
-    T *abuf = J->abuf + t * J->abuf_len;
-    (void)nth;
+    const ptrdiff_t mc = J->P.mc;
 
-    for (ptrdiff_t jc = 0; jc < J->N; jc += J->nc) {
-        const ptrdiff_t ncur = J->N - jc < J->nc ? J->N - jc : J->nc;
-        const ptrdiff_t npanels = (ncur + nr - 1) / nr;
+    for (ptrdiff_t jc = n0; jc < n1; jc += J->P.nc) {
+        const ptrdiff_t ncur = n1 - jc < J->P.nc ? n1 - jc : J->P.nc;
+        const ptrdiff_t npanels = cdiv(ncur, nr);
         for (ptrdiff_t pc = 0; pc < J->K; pc += d->kc) {
             const ptrdiff_t kc = J->K - pc < d->kc ? J->K - pc : d->kc;
             const int first = pc == 0 && !J->accumulate, last = pc + kc == J->K;
 
-            /* B panel: threads pack disjoint micro-panels, then all wait for it. */
-#ifdef _OPENMP
-            if (nth > 1) {
-#pragma omp barrier
-            }
-#endif
-            if (b_inplace) {    /* only a ragged last micro-panel needs packing */
-                if (ncur % nr)
-                    F(pack_b)(0, J->B, J->ldb, pc, kc, jc + (npanels - 1) * nr,
-                              (int)(ncur % nr), nr, J->bbuf);
-            } else {
-                for (ptrdiff_t p = t; p < npanels; p += nth) {
+            if (!b_inplace)
+                for (ptrdiff_t p = 0; p < npanels; p++) {
                     ptrdiff_t n = ncur - p * nr < nr ? ncur - p * nr : nr;
                     F(pack_b)(J->tb, J->B, J->ldb, pc, kc, jc + p * nr, (int)n, nr,
-                              J->bbuf + p * nr * kc);
+                              bbuf + p * nr * kc);
                 }
-            }
-#ifdef _OPENMP
-            if (nth > 1) {
-#pragma omp barrier
-            }
-#endif
+            else if (ncur % nr)     /* only the ragged last micro-panel */
+                F(pack_b)(0, J->B, J->ldb, pc, kc, jc + (npanels - 1) * nr, (int)(ncur % nr),
+                          nr, bbuf);
 
-            ptrdiff_t packed_ib = -1;
-            for (ptrdiff_t item = t; item < J->mb * J->nparts; item += nth) {
-                const ptrdiff_t ib = item / J->nparts, jp = item % J->nparts;
-                const ptrdiff_t i0 = ib * J->mc;
-                const ptrdiff_t mcur = J->M - i0 < J->mc ? J->M - i0 : J->mc;
-                const ptrdiff_t p0 = jp * npanels / J->nparts, p1 = (jp + 1) * npanels / J->nparts;
-                if (p0 == p1) continue;
-                if (ib != packed_ib) {
-                    if (!a_inplace)
-                        F(pack_a)(J->ta, J->A, J->lda, i0, mcur, pc, kc, mr, abuf);
-                    else if (mcur % mr)     /* ragged last micro-panel only */
-                        F(pack_a)(1, J->A, J->lda, i0 + mcur - mcur % mr, mcur % mr, pc, kc,
-                                  mr, abuf);
-                    packed_ib = ib;
-                }
-                for (ptrdiff_t p = p0; p < p1; p++) {
+            for (ptrdiff_t i0 = m0; i0 < m1; i0 += mc) {
+                const ptrdiff_t mcur = m1 - i0 < mc ? m1 - i0 : mc;
+                if (!a_inplace)
+                    F(pack_a)(J->ta, J->A, J->lda, i0, mcur, pc, kc, mr, abuf);
+                else if (mcur % mr)     /* only the ragged last micro-panel */
+                    F(pack_a)(1, J->A, J->lda, i0 + mcur - mcur % mr, mcur % mr, pc, kc, mr,
+                              abuf);
+                for (ptrdiff_t p = 0; p < npanels; p++) {
                     const ptrdiff_t jr = p * nr;
                     const int n = (int)(ncur - jr < nr ? ncur - jr : nr);
-                    const T *bp = J->bbuf + p * nr * kc;
+                    const T *bp = bbuf + p * nr * kc;
                     ptrdiff_t sb = nr;
                     if (b_inplace) {
                         if (n == nr) { bp = J->B + pc * J->ldb + jc + jr; sb = J->ldb; }
-                        else bp = J->bbuf;
+                        else bp = bbuf;
                     }
                     for (ptrdiff_t ir = 0; ir < mcur; ir += mr) {
                         const int m = (int)(mcur - ir < mr ? mcur - ir : mr);
@@ -136,16 +114,39 @@ static void F(worker)(const F(job) *J, int t, int nth)
                             if (m == mr) { ap = J->A + pc * J->lda + i0 + ir; sa = J->lda; }
                             else ap = abuf;
                         }
-                        d->ukernel(kc, ap, sa, bp, sb, J->C + (i0 + ir) * J->ldc + jc + jr,
-                                   J->ldc, m, n, first);
+                        T *c = J->C + (i0 + ir) * J->ldc + jc + jr;
+                        if (m == mr) {
+                            d->ukernel(kc, ap, sa, bp, sb, c, J->ldc, m, n, first);
+                            continue;
+                        }
+                        /* ragged panel: rows in chunks of the smaller row kernels */
+                        for (int s = 0, i = 0; i < m;) {
+                            int r = d->rows[s].m;
+                            if (m - i < r) { s++; continue; }
+                            d->rows[s].ukernel(kc, ap + i, sa, bp, sb, c + i * J->ldc, J->ldc,
+                                               r, n, first);
+                            i += r;
+                        }
                     }
                 }
-                if (last && J->epi) {
-                    ptrdiff_t c1 = p1 * nr < ncur ? p1 * nr : ncur;
-                    J->epi(J->ctx, i0, i0 + mcur, jc + p0 * nr, jc + c1);
-                }
+                if (last && J->epi)
+                    J->epi(J->ctx, i0, i0 + mcur, jc, jc + ncur);
             }
         }
+    }
+}
+
+/* Thread t of nth takes cell t of the plan's pm x pn grid over C. */
+static void F(worker)(const F(job) *J, int t, int nth)
+{
+    const struct plan *P = &J->P;
+    T *bbuf = J->mem + t * (J->blen + J->alen);
+    for (ptrdiff_t cell = t; cell < P->pm * P->pn; cell += nth) {
+        ptrdiff_t gi = cell / P->pn, gj = cell % P->pn;
+        ptrdiff_t m0 = gi * P->mstep, m1 = m0 + P->mstep < J->M ? m0 + P->mstep : J->M;
+        ptrdiff_t n0 = gj * P->nstep, n1 = n0 + P->nstep < J->N ? n0 + P->nstep : J->N;
+        if (m0 < m1 && n0 < n1)
+            F(block)(J, m0, m1, n0, n1, bbuf, bbuf + J->blen);
     }
 }
 
@@ -155,32 +156,28 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
 {
     const F(kdesc) *d = &F(kdescs)[mlpf_simd_get()];
     F(job) J;
-    struct plan P;
     if (M < 1 || N < 1 || K < 1) return 0;
-    plan_gemm(&P, M, N, K, d->mr, d->nr, d->mc, d->nc, n_threads);
+    plan_gemm(&J.P, M, N, K, d->mr, d->nr, d->mc, d->nc, n_threads);
     J.d = d; J.ta = trans_a; J.tb = trans_b; J.accumulate = accumulate;
     J.M = M; J.N = N; J.K = K; J.A = A; J.lda = lda; J.B = B; J.ldb = ldb;
-    J.C = C; J.ldc = ldc; J.epi = epi; J.ctx = ctx;
-    J.direct = P.direct; J.mc = P.mc; J.nc = P.nc; J.mb = P.mb; J.nparts = P.nparts;
+    J.C = C; J.ldc = ldc; J.epi = epi; J.ctx = ctx; J.direct = J.P.direct;
 
-    /* all packing memory of this call, in one aligned block: B panel, then A per thread */
-    const ptrdiff_t kc = K < d->kc ? K : d->kc;
-    ptrdiff_t ncp = (J.direct && !trans_b) ? d->nr : round_up(J.nc, d->nr);
-    ptrdiff_t mcp = (J.direct && trans_a) ? d->mr : round_up(J.mc, d->mr);
-    J.abuf_len = round_up(mcp * kc, 64 / (ptrdiff_t)sizeof(T));
-    ptrdiff_t blen = round_up(ncp * kc, 64 / (ptrdiff_t)sizeof(T));
-    void *mem = aligned_block((size_t)(blen + J.abuf_len * P.nt) * sizeof(T));
-    if (!mem) return -1;
-    J.bbuf = (T *)mem;
-    J.abuf = J.bbuf + blen;
+    /* all packing memory of this call in one aligned block, one slice per thread */
+    const ptrdiff_t kc = K < d->kc ? K : d->kc, align = 64 / (ptrdiff_t)sizeof(T);
+    ptrdiff_t ncp = (J.direct && !trans_b) ? d->nr : round_up(J.P.nc, d->nr);
+    ptrdiff_t mcp = (J.direct && trans_a) ? d->mr : round_up(J.P.mc, d->mr);
+    J.blen = round_up(ncp * kc, align);
+    J.alen = round_up(mcp * kc, align);
+    J.mem = (T *)aligned_block((size_t)((J.blen + J.alen) * J.P.nt) * sizeof(T));
+    if (!J.mem) return -1;
 
 #ifdef _OPENMP
-    if (P.nt > 1) {
-#pragma omp parallel num_threads(P.nt)
+    if (J.P.nt > 1) {
+#pragma omp parallel num_threads(J.P.nt)
         F(worker)(&J, omp_get_thread_num(), omp_get_num_threads());
     } else
 #endif
         F(worker)(&J, 0, 1);
-    aligned_free(mem);
+    aligned_free(J.mem);
     return 0;
 }

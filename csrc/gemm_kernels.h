@@ -3,10 +3,10 @@
  * VS(_mm_op) (appends the intrinsic suffix _ps or _pd) defined.
  *
  * Blocking (measured on a 2-core AVX-512 Xeon, 48 KiB L1d, 2 MiB L2 per core):
- *   path      MR x NR (f32 | f64)   KC    MC          NC
- *   avx512    14 x 32 | 14 x 16     256   see table   see table
- *   avx2       6 x 16 |  6 x 8      256
- *   generic    4 x 8  |  4 x 8      256
+ *   path      MR x NR (f32 | f64)   row kernels   KC    MC    NC
+ *   avx512    14 x 32 | 14 x 16     8, 4, 2, 1    256   168   2048
+ *   avx2       6 x 16 |  6 x 8      4, 2, 1       256   144   2048
+ *   generic    4 x 8  |  4 x 8      2, 1          256   128   2048
  * KC is part of the arithmetic (it fixes where partial sums meet C), so it is a
  * per-(path, dtype) constant; MC and NC only move work around.
  */
@@ -19,6 +19,9 @@ typedef void (*F(ukr_fn))(ptrdiff_t kc, const T *a, ptrdiff_t sa, const T *b, pt
 typedef struct {
     int mr, nr, kc, mc, nc;
     F(ukr_fn) ukernel;
+    /* the same kernel built for fewer rows (decreasing, 1 last): a ragged
+     * MR-row panel runs through these instead of computing padding rows */
+    struct { int m; F(ukr_fn) ukernel; } rows[4];
 } F(kdesc);
 
 /* The edge write-back shared by every kernel of this dtype: one add per element,
@@ -34,70 +37,102 @@ static void F(writeback)(T *c, ptrdiff_t ldc, const T *tile, int ldt, int m, int
 }
 
 #define VL_ (64 / (int)sizeof(T))      /* lanes of a 512-bit vector; half for 256 */
+#define WRITEBACK F(writeback)
 
 /* ---------------------------------------------------------------- portable C */
 /* Plain mul + add.  The whole sum lives in this one function, so whatever the
  * compiler does with it (vectorise, contract on an FMA target) every element of
  * every tile sees the same code. */
-#define UKR_NAME F(ukr_generic)
 #define UKR_ATTR
 #define V T
 #define VL 1
 #define NV 8
-#define MR 4
 #define V_ZERO() ((T)0)
 #define V_LOAD(p) (*(p))
 #define V_STORE(p, v) (*(p) = (v))
 #define V_BCAST(x) (x)
 #define V_ADD(a, b) ((a) + (b))
 #define V_FMA(a, b, c) ((a) * (b) + (c))
-#define WRITEBACK F(writeback)
+#define UKR_NAME F(ukr_generic_4)
+#define MR 4
 #include "gemm_ukernel.h"
+#define UKR_NAME F(ukr_generic_2)
+#define MR 2
+#include "gemm_ukernel.h"
+#define UKR_NAME F(ukr_generic_1)
+#define MR 1
+#include "gemm_ukernel.h"
+#include "gemm_ukernel_undef.h"
 
 #if MLPF_X86
 /* ---------------------------------------------------------------- AVX2 + FMA */
-#define UKR_NAME F(ukr_avx2)
 #define UKR_ATTR __attribute__((target("avx2,fma")))
 #define V VT256
 #define VL (VL_ / 2)
 #define NV 2
-#define MR 6
 #define V_ZERO() VS(_mm256_setzero)()
 #define V_LOAD(p) VS(_mm256_loadu)(p)
 #define V_STORE(p, v) VS(_mm256_storeu)((p), (v))
 #define V_BCAST(x) VS(_mm256_set1)(x)
 #define V_ADD(a, b) VS(_mm256_add)((a), (b))
 #define V_FMA(a, b, c) VS(_mm256_fmadd)((a), (b), (c))
+#define UKR_NAME F(ukr_avx2_6)
+#define MR 6
 #include "gemm_ukernel.h"
+#define UKR_NAME F(ukr_avx2_4)
+#define MR 4
+#include "gemm_ukernel.h"
+#define UKR_NAME F(ukr_avx2_2)
+#define MR 2
+#include "gemm_ukernel.h"
+#define UKR_NAME F(ukr_avx2_1)
+#define MR 1
+#include "gemm_ukernel.h"
+#include "gemm_ukernel_undef.h"
 
 /* ---------------------------------------------------------------- AVX-512 */
-#define UKR_NAME F(ukr_avx512)
 #define UKR_ATTR __attribute__((target("avx512f,avx512vl,avx512dq")))
 #define V VT512
 #define VL VL_
 #define NV 2
-#define MR 14
 #define V_ZERO() VS(_mm512_setzero)()
 #define V_LOAD(p) VS(_mm512_loadu)(p)
 #define V_STORE(p, v) VS(_mm512_storeu)((p), (v))
 #define V_BCAST(x) VS(_mm512_set1)(x)
 #define V_ADD(a, b) VS(_mm512_add)((a), (b))
 #define V_FMA(a, b, c) VS(_mm512_fmadd)((a), (b), (c))
+#define UKR_NAME F(ukr_avx512_14)
+#define MR 14
 #include "gemm_ukernel.h"
-#define UKR_AVX2 F(ukr_avx2)
-#define UKR_AVX512 F(ukr_avx512)
+#define UKR_NAME F(ukr_avx512_8)
+#define MR 8
+#include "gemm_ukernel.h"
+#define UKR_NAME F(ukr_avx512_4)
+#define MR 4
+#include "gemm_ukernel.h"
+#define UKR_NAME F(ukr_avx512_2)
+#define MR 2
+#include "gemm_ukernel.h"
+#define UKR_NAME F(ukr_avx512_1)
+#define MR 1
+#include "gemm_ukernel.h"
+#include "gemm_ukernel_undef.h"
+
+#define AVX2_KERNELS F(ukr_avx2_6), {{4, F(ukr_avx2_4)}, {2, F(ukr_avx2_2)}, {1, F(ukr_avx2_1)}}
+#define AVX512_KERNELS F(ukr_avx512_14), \
+    {{8, F(ukr_avx512_8)}, {4, F(ukr_avx512_4)}, {2, F(ukr_avx512_2)}, {1, F(ukr_avx512_1)}}
 #else
-#define UKR_AVX2 NULL           /* never selected: mlpf_simd_supported says no */
-#define UKR_AVX512 NULL
+#define AVX2_KERNELS NULL, {{1, NULL}}    /* never selected: mlpf_simd_supported says no */
+#define AVX512_KERNELS NULL, {{1, NULL}}
 #endif
 #undef WRITEBACK
 
-/* {MR, NR, KC, MC, NC, ukernel} per path, indexed by MLPF_SIMD_* */
+/* {MR, NR, KC, MC, NC, ukernel, {row kernels}} per path, indexed by MLPF_SIMD_* */
 static const F(kdesc) F(kdescs)[MLPF_SIMD_COUNT] = {
-    {4, 8, 256, 128, 2048, F(ukr_generic)},
-    {6, VL_, 256, 144, 2048, UKR_AVX2},
-    {14, 2 * VL_, 256, 168, 2048, UKR_AVX512},
+    {4, 8, 256, 128, 2048, F(ukr_generic_4), {{2, F(ukr_generic_2)}, {1, F(ukr_generic_1)}}},
+    {6, VL_, 256, 144, 2048, AVX2_KERNELS},
+    {14, 2 * VL_, 256, 168, 2048, AVX512_KERNELS},
 };
-#undef UKR_AVX2
-#undef UKR_AVX512
+#undef AVX2_KERNELS
+#undef AVX512_KERNELS
 #undef VL_

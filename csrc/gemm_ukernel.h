@@ -1,6 +1,7 @@
 /* Micro-kernel template: included once per (SIMD path, dtype) by gemm.c.
  *
- * Parameters (macros, #undef'd at the end):
+ * Parameters (macros; UKR_NAME and MR are #undef'd at the end, the path's own by
+ * gemm_ukernel_undef.h, so one set of path macros serves several row counts):
  *   UKR_NAME   function name            UKR_ATTR  target attribute (or empty)
  *   T          element type             V         vector type (T for the generic path)
  *   VL         lanes per vector         NV        vectors per row, NR = NV * VL
@@ -64,14 +65,4 @@ UKR_ATTR static void UKR_NAME(ptrdiff_t kc, const T *restrict a, ptrdiff_t sa,
 }
 
 #undef UKR_NAME
-#undef UKR_ATTR
-#undef V
-#undef VL
-#undef NV
 #undef MR
-#undef V_ZERO
-#undef V_LOAD
-#undef V_STORE
-#undef V_BCAST
-#undef V_ADD
-#undef V_FMA

@@ -1,0 +1,217 @@
+"""GEMM: native against the float64 reference, on every SIMD path this CPU runs,
+and the determinism contract of csrc/gemm.h (bits depend only on K and the path).
+
+C = op(A) op(B) (+ C).   op(A) (M, K), op(B) (K, N), C (M, N).
+"""
+import itertools
+
+import numpy as np
+import pytest
+
+from conftest import (DTYPES, SHAPES_MNK, THREADS, THREADS_BITWISE, as64, assert_close,
+                      random_array)
+
+PATHS = ("generic", "avx2", "avx512")
+TRANS = list(itertools.product((False, True), repeat=2))
+# above the direct-path and threading thresholds: several MC blocks, N parts,
+# K blocks (KC = 256) and ragged edges everywhere
+LARGE_MNK = [(300, 517, 700), (1030, 70, 300), (29, 2100, 530)]
+
+
+@pytest.fixture(params=PATHS)
+def path(request, nat):
+    """Force one SIMD path for the test; restore the best one afterwards."""
+    if request.param not in nat.build_info()["simd_supported"]:
+        pytest.skip(f"this CPU cannot run the {request.param} path")
+    nat.set_simd_path(request.param)
+    yield request.param
+    nat.set_simd_path(None)
+
+
+def operands(rng, M, N, K, dtype, trans_a, trans_b):
+    A = random_array(rng, (K, M) if trans_a else (M, K), dtype)
+    B = random_array(rng, (N, K) if trans_b else (K, N), dtype)
+    return A, B
+
+
+def reference(ref, A, B, trans_a, trans_b, C=None):
+    """The reference product in float64 (accumulating onto C when given)."""
+    M = A.shape[1] if trans_a else A.shape[0]
+    N = B.shape[0] if trans_b else B.shape[1]
+    out = np.zeros((M, N)) if C is None else as64(C)[0]
+    A64, B64 = as64(A, B)
+    ref.gemm(out, A64, B64, trans_a, trans_b, C is not None, 1)
+    return out
+
+
+def native(nat, A, B, trans_a, trans_b, n_threads=1, C=None):
+    M = A.shape[1] if trans_a else A.shape[0]
+    N = B.shape[0] if trans_b else B.shape[1]
+    out = np.full((M, N), np.nan, A.dtype) if C is None else C.copy()
+    nat.gemm(out, A, B, trans_a, trans_b, C is not None, n_threads)
+    return out
+
+
+# ---------------------------------------------------------------- parity
+
+@pytest.mark.parametrize("n_threads", THREADS)
+@pytest.mark.parametrize("M,N,K", SHAPES_MNK)
+@pytest.mark.parametrize("trans_a,trans_b", TRANS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_matches_reference(nat, ref, rng, path, dtype, trans_a, trans_b, M, N, K,
+                                n_threads):
+    A, B = operands(rng, M, N, K, dtype, trans_a, trans_b)
+    C = native(nat, A, B, trans_a, trans_b, n_threads)
+    assert_close(C, reference(ref, A, B, trans_a, trans_b), dtype, k=K)
+
+
+@pytest.mark.parametrize("M,N,K", [(1, 1, 1), (13, 1, 29), (67, 129, 257), (301, 17, 513)]
+                         + LARGE_MNK[:1])
+@pytest.mark.parametrize("trans_a,trans_b", TRANS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_accumulate(nat, ref, rng, path, dtype, trans_a, trans_b, M, N, K):
+    A, B = operands(rng, M, N, K, dtype, trans_a, trans_b)
+    C0 = random_array(rng, (M, N), dtype)
+    for n_threads in THREADS:
+        C = native(nat, A, B, trans_a, trans_b, n_threads, C=C0)
+        assert_close(C, reference(ref, A, B, trans_a, trans_b, C=C0), dtype, k=K + 1)
+
+
+@pytest.mark.parametrize("M,N,K", [(5, 7, 3001), (37, 45, 2900), (70, 130, 1100)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_many_k_blocks(nat, ref, rng, path, dtype, M, N, K):
+    for trans_a, trans_b in TRANS:
+        A, B = operands(rng, M, N, K, dtype, trans_a, trans_b)
+        C0 = random_array(rng, (M, N), dtype)
+        assert_close(native(nat, A, B, trans_a, trans_b, 2), reference(ref, A, B, trans_a, trans_b),
+                     dtype, k=K)
+        assert_close(native(nat, A, B, trans_a, trans_b, 2, C=C0),
+                     reference(ref, A, B, trans_a, trans_b, C=C0), dtype, k=K + 1)
+
+
+def test_gemm_known_values(nat):
+    """Small integers: exact in both dtypes, on the default path."""
+    for dtype in DTYPES:
+        A = np.arange(6, dtype=dtype).reshape(2, 3)
+        B = np.arange(12, dtype=dtype).reshape(3, 4)
+        C = np.zeros((2, 4), dtype)
+        nat.gemm(C, A, B, False, False, False, 1)
+        np.testing.assert_array_equal(C, [[20, 23, 26, 29], [56, 68, 80, 92]])
+        nat.gemm(C, A, B, False, False, True, 1)
+        np.testing.assert_array_equal(C, [[40, 46, 52, 58], [112, 136, 160, 184]])
+
+
+# ---------------------------------------------------------------- determinism
+
+@pytest.mark.parametrize("M,N,K", LARGE_MNK + [(67, 129, 257)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_bitwise_across_threads(nat, rng, path, dtype, M, N, K):
+    for trans_a, trans_b in TRANS:
+        A, B = operands(rng, M, N, K, dtype, trans_a, trans_b)
+        C0 = random_array(rng, (M, N), dtype)
+        first = native(nat, A, B, trans_a, trans_b, THREADS_BITWISE[0])
+        first_acc = native(nat, A, B, trans_a, trans_b, THREADS_BITWISE[0], C=C0)
+        for n_threads in THREADS_BITWISE[1:]:
+            np.testing.assert_array_equal(native(nat, A, B, trans_a, trans_b, n_threads), first)
+            np.testing.assert_array_equal(
+                native(nat, A, B, trans_a, trans_b, n_threads, C=C0), first_acc)
+
+
+# (r0, r1, c0, c1): tiny blocks (direct path), edges, one row/column, ragged middles
+BLOCKS = [(0, 1, 0, 1), (3, 4, 0, 517), (0, 300, 516, 517), (5, 40, 7, 70),
+          (13, 29, 100, 133), (150, 300, 0, 517), (1, 299, 33, 500)]
+
+
+@pytest.mark.parametrize("trans_a,trans_b", TRANS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_sub_block_invariance(nat, rng, path, dtype, trans_a, trans_b):
+    """C[r0:r1, c0:c1] from the matching slices equals that block of the full
+    product, bit for bit: an element's bits do not depend on its tile, on M, N,
+    nor on direct vs packed."""
+    M, N, K = 300, 517, 700
+    A, B = operands(rng, M, N, K, dtype, trans_a, trans_b)
+    full = native(nat, A, B, trans_a, trans_b, 2)
+    for r0, r1, c0, c1 in BLOCKS:
+        a = np.ascontiguousarray(A[:, r0:r1] if trans_a else A[r0:r1])
+        b = np.ascontiguousarray(B[c0:c1] if trans_b else B[:, c0:c1])
+        for n_threads in THREADS:
+            np.testing.assert_array_equal(native(nat, a, b, trans_a, trans_b, n_threads),
+                                          full[r0:r1, c0:c1], err_msg=str((r0, r1, c0, c1)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_transposes_agree_bitwise(nat, rng, path, dtype):
+    """The storage order of the operands does not change the arithmetic."""
+    M, N, K = 45, 300, 600
+    A, B = operands(rng, M, N, K, dtype, False, False)
+    want = native(nat, A, B, False, False, 2)
+    At, Bt = np.ascontiguousarray(A.T), np.ascontiguousarray(B.T)
+    for a, b, ta, tb in ((At, B, True, False), (A, Bt, False, True), (At, Bt, True, True)):
+        np.testing.assert_array_equal(native(nat, a, b, ta, tb, 2), want)
+
+
+# ---------------------------------------------------------------- epilogue
+
+@pytest.mark.parametrize("N,K,M", [(3, 5, 2), (300, 517, 700), (64, 1030, 70)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_epilogue_covers_each_element_once(nat, ref, rng, dtype, N, K, M):
+    """linear_forward adds b in the GEMM epilogue: a rectangle visited twice (or
+    never) shows as a bias counted twice (or missing)."""
+    X = random_array(rng, (N, K), dtype)
+    W = random_array(rng, (K, M), dtype)
+    b = random_array(rng, (M,), dtype, 10.0, 20.0)
+    Zr = np.zeros((N, M))
+    ref.linear_forward(Zr, None, *as64(X, W, b), "identity", None, 1)
+    for n_threads in THREADS_BITWISE:
+        Z = np.full((N, M), np.nan, dtype)
+        nat.linear_forward(Z, None, X, W, b, "identity", None, n_threads)
+        assert_close(Z, Zr, dtype, k=K + 1, scale=20.0)
+
+
+# ---------------------------------------------------------------- bad input
+
+def test_gemm_rejects_bad_input(nat):
+    f4, f8 = np.float32, np.float64
+    A, B, C = np.ones((3, 4), f4), np.ones((4, 5), f4), np.zeros((3, 5), f4)
+    cases = [
+        (TypeError, "A must be a numpy array", (C, None, B)),
+        (TypeError, "B must be a numpy array", (C, A, [[1.0]])),
+        (ValueError, "A must be 2-D", (C, np.ones(4, f4), B)),
+        (ValueError, "C must be 2-D", (np.zeros((3, 5, 1), f4), A, B)),
+        (ValueError, "B must have 4 rows", (C, A, np.ones((5, 5), f4))),
+        (ValueError, "B must have 4 columns", (C, A, np.ones((5, 3), f4)), dict(trans_b=True)),
+        (ValueError, "C must have shape", (np.zeros((3, 4), f4), A, B)),
+        (TypeError, "B has dtype float64", (C, A, np.ones((4, 5), f8))),
+        (TypeError, "C has dtype float64", (np.zeros((3, 5), f8), A, B)),
+        (TypeError, "A must have dtype float32 or float64", (C, np.ones((3, 4), np.int64), B)),
+        (ValueError, "A must be C-contiguous", (C, np.ones((4, 3), f4).T, B)),
+        (ValueError, "C must be C-contiguous", (np.zeros((5, 3), f4).T, A, B)),
+        (ValueError, "A must not be empty", (np.zeros((0, 5), f4), np.ones((0, 4), f4), B)),
+        (ValueError, "n_threads must be >= 1", (C, A, B), dict(n_threads=0)),
+        (TypeError, "n_threads must be an int", (C, A, B), dict(n_threads=1.5)),
+        (TypeError, "trans_a must be a bool", (C, A, B), dict(trans_a=1)),
+    ]
+    for exc, match, args, *kw in cases:
+        with pytest.raises(exc, match=match):
+            nat.gemm(*args, **(kw[0] if kw else {}))
+    assert not C.any(), "a rejected call must not write C"
+
+
+def test_set_simd_path_rejects_unknown_names(nat):
+    for bad in ("sse9", "AVX512", ""):
+        with pytest.raises(ValueError, match="simd path"):
+            nat.set_simd_path(bad)
+    assert nat.build_info()["simd"] == nat.build_info()["simd_best"]
+
+
+def test_set_simd_path_switches_and_restores(nat):
+    info = nat.build_info()
+    assert "generic" in info["simd_supported"]
+    assert info["simd_best"] == info["simd_supported"][-1]
+    try:
+        for name in info["simd_supported"]:
+            nat.set_simd_path(name)
+            assert nat.build_info()["simd"] == name
+    finally:
+        nat.set_simd_path(None)
+    assert nat.build_info()["simd"] == info["simd_best"]

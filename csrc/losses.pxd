@@ -94,8 +94,12 @@ cdef inline double softmax_cross_entropy_core(
     Overwrites P, dZ and row_loss; returns J."""
     cdef Py_ssize_t i
     cdef double inv_n = 1.0 / N
-    for i in prange(N, schedule='static', num_threads=loss_threads(N, C, n_threads)):
-        row_loss[i] = _softmax_ce_row(C, dZ + i * C, P + i * C, Z + i * C, labels[i], inv_n)
+    if loss_threads(N, C, n_threads) == 1:    # no OpenMP region for one thread
+        for i in range(N):
+            row_loss[i] = _softmax_ce_row(C, dZ + i * C, P + i * C, Z + i * C, labels[i], inv_n)
+    else:
+        for i in prange(N, schedule='static', num_threads=loss_threads(N, C, n_threads)):
+            row_loss[i] = _softmax_ce_row(C, dZ + i * C, P + i * C, Z + i * C, labels[i], inv_n)
     return _mean(N, row_loss, inv_n, True)
 
 
@@ -117,8 +121,12 @@ cdef inline double mean_squared_error_core(
     Z, Y, dZ (N, M) row-major, row_loss (N,) workspace.  Overwrites dZ, row_loss; returns J."""
     cdef Py_ssize_t i
     cdef double inv_n = 1.0 / N
-    for i in prange(N, schedule='static', num_threads=loss_threads(N, M, n_threads)):
-        row_loss[i] = _mse_row(M, dZ + i * M, Z + i * M, Y + i * M, inv_n)
+    if loss_threads(N, M, n_threads) == 1:    # no OpenMP region for one thread
+        for i in range(N):
+            row_loss[i] = _mse_row(M, dZ + i * M, Z + i * M, Y + i * M, inv_n)
+    else:
+        for i in prange(N, schedule='static', num_threads=loss_threads(N, M, n_threads)):
+            row_loss[i] = _mse_row(M, dZ + i * M, Z + i * M, Y + i * M, inv_n)
     return _mean(N, row_loss, 0.5 * inv_n, False)
 
 
@@ -151,6 +159,10 @@ cdef inline double sigmoid_binary_cross_entropy_core(
     Overwrites P, dZ, row_loss; returns J."""
     cdef Py_ssize_t i
     cdef double inv_n = 1.0 / N
-    for i in prange(N, schedule='static', num_threads=loss_threads(N, K, n_threads)):
-        row_loss[i] = _sigmoid_bce_row(K, dZ + i * K, P + i * K, Z + i * K, Y + i * K, inv_n)
+    if loss_threads(N, K, n_threads) == 1:    # no OpenMP region for one thread
+        for i in range(N):
+            row_loss[i] = _sigmoid_bce_row(K, dZ + i * K, P + i * K, Z + i * K, Y + i * K, inv_n)
+    else:
+        for i in prange(N, schedule='static', num_threads=loss_threads(N, K, n_threads)):
+            row_loss[i] = _sigmoid_bce_row(K, dZ + i * K, P + i * K, Z + i * K, Y + i * K, inv_n)
     return _mean(N, row_loss, inv_n, True)

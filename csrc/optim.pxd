@@ -49,6 +49,9 @@ cdef inline void sgd_update_core(Py_ssize_t n, floating* theta, const floating* 
                                  int n_threads) noexcept nogil:
     """θ ← θ - ε g.   θ, g (n,).  θ updated in place."""
     cdef Py_ssize_t b, nb = (n + BLOCK - 1) // BLOCK
+    if optim_threads(nb, n_threads) == 1:     # no OpenMP region for one thread
+        _sgd_block(0, n, theta, g, <floating>lr)
+        return
     for b in prange(nb, schedule='static', num_threads=optim_threads(nb, n_threads)):
         _sgd_block(b * BLOCK, min(n, (b + 1) * BLOCK), theta, g, <floating>lr)
 
@@ -75,6 +78,10 @@ cdef inline void _momentum_core(Py_ssize_t n, floating* theta, floating* v, cons
                                 double lr, double momentum, bint nesterov,
                                 int n_threads) noexcept nogil:
     cdef Py_ssize_t b, nb = (n + BLOCK - 1) // BLOCK
+    if optim_threads(nb, n_threads) == 1:     # no OpenMP region for one thread
+        _momentum_block(0, n, theta, v, g, <floating>lr,
+                        <floating>momentum, nesterov)
+        return
     for b in prange(nb, schedule='static', num_threads=optim_threads(nb, n_threads)):
         _momentum_block(b * BLOCK, min(n, (b + 1) * BLOCK), theta, v, g, <floating>lr,
                         <floating>momentum, nesterov)
@@ -112,6 +119,10 @@ cdef inline void rmsprop_update_core(Py_ssize_t n, floating* theta, floating* r,
                                      int n_threads) noexcept nogil:
     """r ← ρ r + (1-ρ) g² ; θ ← θ - ε g/(√r + δ).   θ, r, g (n,).  θ, r updated in place."""
     cdef Py_ssize_t b, nb = (n + BLOCK - 1) // BLOCK
+    if optim_threads(nb, n_threads) == 1:     # no OpenMP region for one thread
+        _rms_block(0, n, theta, r, g, <floating>lr,
+                   <floating>rho, <floating>(1.0 - rho), <floating>eps)
+        return
     for b in prange(nb, schedule='static', num_threads=optim_threads(nb, n_threads)):
         _rms_block(b * BLOCK, min(n, (b + 1) * BLOCK), theta, r, g, <floating>lr,
                    <floating>rho, <floating>(1.0 - rho), <floating>eps)
@@ -123,6 +134,10 @@ cdef inline void adagrad_update_core(Py_ssize_t n, floating* theta, floating* r,
     """r ← r + g² ; θ ← θ - ε g/(√r + δ).   θ, r, g (n,).  θ, r updated in place.
     (RMSProp's block with ρ = 1 and 1-ρ = 1: 1·r + 1·g² is exactly r + g².)"""
     cdef Py_ssize_t b, nb = (n + BLOCK - 1) // BLOCK
+    if optim_threads(nb, n_threads) == 1:     # no OpenMP region for one thread
+        _rms_block(0, n, theta, r, g, <floating>lr,
+                   <floating>1, <floating>1, <floating>eps)
+        return
     for b in prange(nb, schedule='static', num_threads=optim_threads(nb, n_threads)):
         _rms_block(b * BLOCK, min(n, (b + 1) * BLOCK), theta, r, g, <floating>lr,
                    <floating>1, <floating>1, <floating>eps)
@@ -155,6 +170,11 @@ cdef inline void adam_update_core(Py_ssize_t n, floating* theta, floating* s, fl
     cdef double c1 = 1.0 - pow(beta1, <double>t), c2 = 1.0 - pow(beta2, <double>t)
     # ε ŝ/(√r̂ + δ) = (ε/c1) s / (√r /√c2 + δ)
     cdef floating step = <floating>(lr / c1), rsqrt_c2 = <floating>(1.0 / sqrt(c2))
+    if optim_threads(nb, n_threads) == 1:     # no OpenMP region for one thread
+        _adam_block(0, n, theta, s, r, g, <floating>beta1,
+                    <floating>(1.0 - beta1), <floating>beta2, <floating>(1.0 - beta2),
+                    step, rsqrt_c2, <floating>eps, <floating>(lr * weight_decay))
+        return
     for b in prange(nb, schedule='static', num_threads=optim_threads(nb, n_threads)):
         _adam_block(b * BLOCK, min(n, (b + 1) * BLOCK), theta, s, r, g, <floating>beta1,
                     <floating>(1.0 - beta1), <floating>beta2, <floating>(1.0 - beta2),

@@ -26,8 +26,7 @@
 #   libm ones), so small layers do not pay for a parallel region.
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport (erfc, erfcf, exp, expf, expm1, expm1f, log1p, log1pf,
-                        tanh, tanhf)
+from fmath cimport _erfc, _exp, _expm1, _log1p, _tanh
 
 cdef enum:
     IDENTITY = 0
@@ -82,39 +81,9 @@ cdef extern from *:
 
 # ---------------------------------------------------------------- scalar helpers
 
-cdef inline floating _exp(floating x) noexcept nogil:
-    if floating is float:
-        return expf(x)
-    else:
-        return exp(x)
 
 
-cdef inline floating _expm1(floating x) noexcept nogil:
-    if floating is float:
-        return expm1f(x)
-    else:
-        return expm1(x)
 
-
-cdef inline floating _log1p(floating x) noexcept nogil:
-    if floating is float:
-        return log1pf(x)
-    else:
-        return log1p(x)
-
-
-cdef inline floating _tanh(floating x) noexcept nogil:
-    if floating is float:
-        return tanhf(x)
-    else:
-        return tanh(x)
-
-
-cdef inline floating _erfc(floating x) noexcept nogil:
-    if floating is float:
-        return erfcf(x)
-    else:
-        return erfc(x)
 
 
 cdef inline floating _sigmoid2(floating z, floating* comp) noexcept nogil:

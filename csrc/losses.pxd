@@ -23,23 +23,12 @@
 # * Z may alias P or dZ (each row reads what it needs before writing).
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport exp, expf, fabs, log, log1p, log1pf
+from libc.math cimport fabs, log
+from fmath cimport _exp, _log1p
 from libc.float cimport DBL_MAX
 from libc.stdint cimport int64_t
 
 
-cdef inline floating _exp(floating x) noexcept nogil:
-    if floating is float:
-        return expf(x)
-    else:
-        return exp(x)
-
-
-cdef inline floating _log1p(floating x) noexcept nogil:
-    if floating is float:
-        return log1pf(x)
-    else:
-        return log1p(x)
 
 
 cdef inline int loss_threads(Py_ssize_t N, Py_ssize_t C, int n_threads) noexcept nogil:

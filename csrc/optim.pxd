@@ -21,17 +21,12 @@
 #   those loops ~3-4x faster in float32 without changing any result.
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport pow, sqrt, sqrtf
+from libc.math cimport pow, sqrt
+from fmath cimport _sqrt
 
 cdef enum:
     BLOCK = 8192
 
-
-cdef inline floating _sqrt(floating x) noexcept nogil:
-    if floating is float:
-        return sqrtf(x)
-    else:
-        return sqrt(x)
 
 
 cdef inline int optim_threads(Py_ssize_t nblocks, int n_threads) noexcept nogil:

@@ -13,6 +13,7 @@ a step whose loss is not finite, leaving the parameters as they were.
 """
 import numpy as np
 
+cimport numpy as cnp
 from cython cimport floating
 from libc.math cimport isfinite
 from libc.stdint cimport int64_t, uint32_t, uint64_t
@@ -239,11 +240,14 @@ cdef inline int _layer_backward(Layer* L, int l, floating* Xb, Py_ssize_t rows, 
     return rc
 
 
+cnp.import_array()
+
+
 cdef void* _ptr(object a):
-    """Address of a C-contiguous array's data (None: NULL)."""
+    """Address of an array's data (None: NULL)."""
     if a is None:
         return NULL
-    return <void*><size_t>a.__array_interface__["data"][0]
+    return cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
 def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_threads,
@@ -320,3 +324,86 @@ def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_thr
 def set_simd_path(name):
     """Force this module's GEMM path (see mlpfast.native.set_simd_path)."""
     force_simd_path(name)
+
+
+cdef class Forward:
+    """Inference through a network's current parameters in one native call:
+    A_L from X, with per-call buffers only (so concurrent calls are safe).
+
+    Built once per network (parameters live in fixed buffers, so the pointers
+    stay valid).  ``forward(X, n_threads)`` returns None when X is not already a
+    C-contiguous 2-D array of the network's dtype and width, or holds NaN/inf:
+    the caller then takes the general path, which converts or raises."""
+    cdef Layer* L
+    cdef int n_layers
+    cdef Py_ssize_t n_in, n_out, widest
+    cdef int typenum
+    cdef object dtype, net
+
+    def __cinit__(self, net):
+        cdef int l
+        self.n_layers = len(net.layers)
+        self.L = <Layer*>malloc(self.n_layers * sizeof(Layer))
+        if self.L == NULL:
+            raise MemoryError()
+        self.net, self.dtype = net, net.dtype       # keeps the parameter buffers alive
+        self.typenum = net.dtype.num
+        self.n_in, self.n_out, self.widest = net.n_inputs, net.n_outputs, 1
+        for l, layer in enumerate(net.layers):
+            self.L[l].n_in, self.L[l].n_out, self.L[l].kind = layer.n_in, layer.n_out, layer.code
+            self.L[l].W, self.L[l].b = _ptr(layer._W), _ptr(layer._b)
+            self.L[l].gamma = _ptr(layer._gamma)
+            self.widest = max(self.widest, layer.n_out)
+
+    def __dealloc__(self):
+        free(self.L)
+
+    def forward(self, X, int n_threads):
+        # C-API checks: this call's overhead is the point of the class
+        if type(X) is not np.ndarray:
+            return None
+        cdef cnp.ndarray x = <cnp.ndarray>X
+        if (cnp.PyArray_TYPE(x) != self.typenum or cnp.PyArray_NDIM(x) != 2
+                or not cnp.PyArray_IS_C_CONTIGUOUS(x)):
+            return None
+        cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(x)
+        if dims[1] != self.n_in or dims[0] < 1:
+            return None
+        cdef cnp.npy_intp shape[2]
+        shape[0], shape[1] = dims[0], self.n_out
+        out = cnp.PyArray_EMPTY(2, shape, self.typenum, 0)
+        cdef int rc
+        if self.typenum == cnp.NPY_FLOAT32:
+            rc = self._run[float](<float*>cnp.PyArray_DATA(x), <float*>_ptr(out), dims[0],
+                                  n_threads)
+        else:
+            rc = self._run[double](<double*>cnp.PyArray_DATA(x), <double*>_ptr(out), dims[0],
+                                   n_threads)
+        if rc == NO_MEMORY:
+            raise MemoryError("mlpfast: out of memory in forward")
+        return out if rc == DONE else None
+
+    cdef int _run(self, const floating* X, floating* out, Py_ssize_t n,
+                  int n_threads) noexcept nogil:
+        """Z_l = A_{l-1} W_l + b_l, A_l = f(Z_l) in place, ping-ponging two buffers."""
+        cdef int l, rc = 0
+        cdef Layer* L = self.L
+        cdef floating* buf
+        cdef floating* cur
+        cdef const floating* inp = X
+        if not all_finite(X, n * self.n_in):
+            return DIVERGED
+        buf = <floating*>malloc(2 * n * self.widest * sizeof(floating))
+        if buf == NULL:
+            return NO_MEMORY
+        for l in range(self.n_layers):
+            cur = out if l == self.n_layers - 1 else buf + (l % 2) * n * self.widest
+            rc = linear_forward_core(n, L[l].n_in, L[l].n_out, cur,
+                                     cur if L[l].kind != 0 else NULL, inp, <floating*>L[l].W,
+                                     <floating*>L[l].b, L[l].kind, <floating*>L[l].gamma,
+                                     n_threads)
+            if rc != 0:
+                break
+            inp = cur
+        free(buf)
+        return NO_MEMORY if rc != 0 else DONE

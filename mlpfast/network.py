@@ -67,6 +67,7 @@ class MLP:
                 layer.gamma = np.full(layer.n_out, 0.25)
         self.optimizer = None
         self.history = None
+        self._inference = None       # the native forward plan, built on first use
 
     # ------------------------------------------------------------ parameters
     def _allocate(self):
@@ -168,7 +169,17 @@ class MLP:
 
     # ------------------------------------------------------------ inference
     def _output(self, X):
-        """The last layer's output with buffers of this call only (thread-safe)."""
+        """The last layer's output with buffers of this call only (thread-safe).
+        Native: one call for the whole network when X is ready as it is."""
+        rows = X.shape[0] if isinstance(X, np.ndarray) and X.ndim else 0
+        n_threads = get_num_threads() if rows >= 64 else 1   # small batches: one thread
+        if self.kernels is _backend.native:
+            if self._inference is None:
+                from ._engine import Forward
+                self._inference = Forward(self)
+            out = self._inference.forward(X, n_threads)
+            if out is not None:
+                return out
         A = self._X(X)
         n_threads = get_num_threads() if A.shape[0] >= 64 else 1
         for layer in self.layers:

@@ -14,6 +14,7 @@ Errors a user can fix (a bad file, column, cell or option) print one line,
 ``mlpfast: error: ...``, to stderr and exit with status 2; no traceback.
 """
 import argparse
+import contextlib
 import csv
 import os
 import sys
@@ -87,27 +88,24 @@ def _layers(text):
     return sizes
 
 
-def _positive(cast):
+def _checked(cast, ok, what):
+    """An argparse type: `cast(text)`, which must satisfy `ok` (described by `what`)."""
     def parse(text):
         try:
             value = cast(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {cast.__name__}, got {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected {cast.__name__} {what}, "
+                                             f"got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
         return value
-    parse.__name__ = cast.__name__
     return parse
 
 
-def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
-    return value
+POSITIVE_INT = _checked(int, lambda v: v > 0, "> 0")
+POSITIVE = _checked(float, lambda v: 0 < v < float("inf"), "> 0")
+NON_NEGATIVE = _checked(float, lambda v: 0 <= v < float("inf"), ">= 0")
+FRACTION = _checked(float, lambda v: 0 <= v < 1, "in [0, 1)")
 
 
 def _choose_loss(requested, table):
@@ -120,9 +118,10 @@ def _choose_loss(requested, table):
     if loss != "mse" and not classify:
         raise UsageError(f"--loss {loss} needs a class target; column {table.target_name!r} "
                          "holds numbers (use --task classify for integer labels)")
-    if loss == "binary_cross_entropy" and len(table.classes) != 2:
-        raise UsageError(f"--loss binary_cross_entropy needs 2 classes; column "
-                         f"{table.target_name!r} has {len(table.classes)}")
+    if classify and len(table.classes) != 2 and (loss == "binary_cross_entropy"
+                                                 or len(table.classes) < 2):
+        raise UsageError(f"--loss {loss} needs {'exactly' if len(table.classes) > 2 else 'at least'}"
+                         f" 2 classes; column {table.target_name!r} has {table.classes}")
     return loss
 
 
@@ -138,23 +137,15 @@ def _split(n, fraction, seed):
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
-def _check_out(path):
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UsageError(f"--out {path}: folder {folder} does not exist")
-
-
 def train(args):
     """Read, split, standardise (fitted on the training rows), train, report, save."""
     if args.early_stopping and not args.validation_fraction:
         raise UsageError("--early-stopping needs --validation-fraction > 0")
-    _check_out(args.out)
+    if not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
+        raise UsageError(f"--out {args.out}: its folder does not exist")
     table = csvdata.read_csv(args.data, target=args.target, target_kind=TASKS[args.task])
     loss = _choose_loss(args.loss, table)
     classify = table.classes is not None
-    if loss == "cross_entropy" and len(table.classes) < 2:
-        raise UsageError(f"column {table.target_name!r} holds a single class "
-                         f"{table.classes[0]!r}; need at least 2 to classify")
     train_rows, val_rows = _split(len(table.features), args.validation_fraction, args.seed)
     scaler = csvdata.Standardizer().fit(table.features[train_rows])
     X, y, target_scaler = scaler.transform(table.features), table.target, None
@@ -182,7 +173,8 @@ def train(args):
     print(f"training:   loss {history.loss[-1]:.4f}, {metric} "
           f"{net.score(X[train_rows], y[train_rows]):.4f}")
     if validation is not None:
-        val_loss = history.val_loss[history.best_epoch if args.early_stopping else -1]
+        best = history.best_epoch if args.early_stopping else None
+        val_loss = history.val_loss[-1 if best is None else best]
         print(f"validation: loss {val_loss:.4f}, {metric} {net.score(*validation):.4f} "
               f"({len(val_rows)} rows)")
     net.metadata = {
@@ -258,14 +250,9 @@ def predict(args):
         scaler = csvdata.Standardizer.from_dict(meta["target_standardizer"])
         values = scaler.inverse_transform(net.predict(X).astype(np.float64).reshape(-1, 1))[:, 0]
         rows = [[repr(float(v))] for v in values]
-    out = open(args.out, "w", newline="", encoding="utf-8") if args.out else sys.stdout
-    try:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(header_out)
-        writer.writerows(rows)
-    finally:
-        if args.out:
-            out.close()
+    with (open(args.out, "w", newline="", encoding="utf-8") if args.out
+          else contextlib.nullcontext(sys.stdout)) as out:
+        csv.writer(out, lineterminator="\n").writerows([header_out, *rows])
     if args.out:
         print(f"wrote {len(rows)} predictions to {args.out}")
     return 0
@@ -284,9 +271,8 @@ def build_parser():
     parser = _Parser(prog=PROG, description="Multilayer perceptrons on the CPU. Without a "
                      "command: train on the bundled digits and report accuracy and speed.")
     sub = parser.add_subparsers(dest="command", metavar="{train,predict,info}")
-    d = _Help
     t = sub.add_parser("train", help="train a network on a CSV file and save it",
-                       formatter_class=d, description="Train on a CSV file (header row; "
+                       formatter_class=_Help, description="Train on a CSV file (header row; "
                        "numeric feature columns; the target holds numbers or class names). "
                        "Features are standardised; the scaling is stored in the model.")
     t.add_argument("data", help="CSV file to train on")
@@ -300,15 +286,15 @@ def build_parser():
                    + ", ".join(sorted(ACTIVATIONS) + sorted(ALIASES)))
     t.add_argument("--loss", choices=["auto", *sorted(losses.LOSSES)], default="auto",
                    help="auto: cross_entropy for classes, mse for values")
-    t.add_argument("--epochs", type=_positive(int), default=50, help="passes over the data")
-    t.add_argument("--batch-size", type=_positive(int), default=32, help="rows per update")
+    t.add_argument("--epochs", type=POSITIVE_INT, default=50, help="passes over the data")
+    t.add_argument("--batch-size", type=POSITIVE_INT, default=32, help="rows per update")
     t.add_argument("--optimizer", choices=sorted(optimizers.OPTIMIZERS), default="adam",
                    help="update rule")
-    t.add_argument("--lr", type=_positive(float), default=1e-3, help="learning rate")
-    t.add_argument("--l2", type=float, default=0.0, help="L2 penalty on the weights")
-    t.add_argument("--dropout", type=_fraction, default=0.0, help="hidden-unit drop rate")
+    t.add_argument("--lr", type=POSITIVE, default=1e-3, help="learning rate")
+    t.add_argument("--l2", type=NON_NEGATIVE, default=0.0, help="L2 penalty on the weights")
+    t.add_argument("--dropout", type=FRACTION, default=0.0, help="hidden-unit drop rate")
     t.add_argument("--seed", type=int, default=0, help="seed of init, shuffling and split")
-    t.add_argument("--validation-fraction", type=_fraction, default=0.1,
+    t.add_argument("--validation-fraction", type=FRACTION, default=0.1,
                    help="share of rows held out for validation (0: none)")
     t.add_argument("--early-stopping", action="store_true",
                    help="stop when the validation loss stops improving; keep the best weights")
@@ -316,7 +302,7 @@ def build_parser():
                    help="precision of the network")
     t.add_argument("--out", default="model.npz", help="model file to write")
     t.add_argument("--verbose", action="store_true", help="report every epoch")
-    p = sub.add_parser("predict", help="predict with a saved model", formatter_class=d,
+    p = sub.add_parser("predict", help="predict with a saved model", formatter_class=_Help,
                        description="Predict for the rows of a CSV file with the feature columns "
                        "of training (any order; the target column may be present).")
     p.add_argument("model", help="model file written by 'train'")

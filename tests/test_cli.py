@@ -186,9 +186,13 @@ def test_errors_are_one_line_with_status_2(tmp_path, class_csv, capsys):
     assert "--bogus" in one_error_line(capsys, ["train", str(path), "--target", "kind",
                                                 "--bogus"])
     assert "--target" in one_error_line(capsys, ["train", str(path)])
+    assert "exactly 2 classes" in one_error_line(
+        capsys, ["train", str(path), "--target", "kind", "--loss", "binary_cross_entropy"])
+    assert "needs a numeric target" in one_error_line(
+        capsys, ["train", str(path), "--target", "kind", "--loss", "mse"])
     folder = one_error_line(capsys, ["train", str(path), "--target", "kind",
                                      "--out", str(tmp_path / "no" / "m.npz")])
-    assert "does not exist" in folder
+    assert "its folder does not exist" in folder
 
     model = tmp_path / "m.npz"
     assert main(["train", str(path), "--target", "kind", "--epochs", "1", "--out",

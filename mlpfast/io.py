@@ -70,11 +70,18 @@ def load(path):
     """Read a network written by ``MLP.save``."""
     from . import optimizers
     from .network import MLP
-    with open(path, "rb") as f:     # FileNotFoundError and other OSErrors pass through
-        magic = f.read(4)
+    if hasattr(path, "read"):       # an open binary file: peek, then rewind
+        start = path.tell()
+        magic = path.read(4)
+        path.seek(start)
+        name = getattr(path, "name", "<file object>")
+    else:                           # FileNotFoundError and other OSErrors pass through
+        with open(path, "rb") as f:
+            magic = f.read(4)
+        name = os.fspath(path)
     if magic not in _ZIP_MAGIC:     # otherwise np.load would try (and refuse) a pickle
         what = "an empty file" if not magic else "not a .npz (zip) archive"
-        raise ModelFormatError(f"{os.fspath(path)!r} is not an mlpfast model file: {what}")
+        raise ModelFormatError(f"{name!r} is not an mlpfast model file: {what}")
     try:
         with np.load(path, allow_pickle=False) as data:
             return _build(data, MLP, optimizers)
@@ -83,7 +90,7 @@ def load(path):
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelFormatError(f"{os.fspath(path)!r} is not a readable mlpfast model file "
+        raise ModelFormatError(f"{name!r} is not a readable mlpfast model file "
                                f"({type(exc).__name__}: {exc})") from None
 
 

@@ -1,5 +1,6 @@
 """Model files: exact round trips, exact resumption, atomic writes, and a
 ModelFormatError that says what is wrong for every kind of bad file."""
+import io
 import json
 import os
 import zipfile
@@ -10,6 +11,16 @@ import pytest
 import mlpfast
 
 LOSSES = ("cross_entropy", "binary_cross_entropy", "mse")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Batches of 8 rows: on a busy machine, starting OpenMP teams for them costs
+    far more than the work (results are the same for any thread count)."""
+    before = mlpfast.get_num_threads()
+    mlpfast.set_num_threads(1)
+    yield
+    mlpfast.set_num_threads(before)
 
 
 def _data(loss, n=40, m=5, seed=0):
@@ -167,6 +178,17 @@ def test_bad_files_raise_model_format_error(tmp_path):
 
     with pytest.raises(FileNotFoundError):
         mlpfast.load(tmp_path / "missing.npz")
+    with pytest.raises(mlpfast.ModelFormatError, match="empty file"):
+        mlpfast.load(io.BytesIO(b""))
+
+
+def test_load_from_an_open_file(tmp_path):
+    net, path = _saved(tmp_path)
+    with open(path, "rb") as f:
+        back = mlpfast.load(f)
+    np.testing.assert_array_equal(back.params[0], net.params[0])
+    back = mlpfast.load(io.BytesIO(path.read_bytes()))
+    np.testing.assert_array_equal(back.params[1], net.params[1])
 
 
 def test_load_never_unpickles(tmp_path, monkeypatch):

@@ -15,6 +15,7 @@ import numpy as np
 
 FORMAT = "mlpfast-model"
 VERSION = 1
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")     # a zip's first entry; an empty zip
 
 
 class ModelFormatError(ValueError):
@@ -35,7 +36,10 @@ def save(net, path):
             for slot, value in state.items():
                 arrays[f"state_{i}_{slot}"] = value
     folder = os.path.dirname(os.path.abspath(os.fspath(path)))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".mlpfast-", suffix=".npz")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".mlpfast-", suffix=".npz")
+    except OSError as exc:      # name the file asked for, not the temporary one
+        raise type(exc)(exc.errno, exc.strerror, os.fspath(path)) from None
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
@@ -66,6 +70,18 @@ def load(path):
     """Read a network written by ``MLP.save``."""
     from . import optimizers
     from .network import MLP
+    if hasattr(path, "read"):       # an open binary file: peek, then rewind
+        start = path.tell()
+        magic = path.read(4)
+        path.seek(start)
+        name = getattr(path, "name", "<file object>")
+    else:                           # FileNotFoundError and other OSErrors pass through
+        with open(path, "rb") as f:
+            magic = f.read(4)
+        name = os.fspath(path)
+    if magic not in _ZIP_MAGIC:     # otherwise np.load would try (and refuse) a pickle
+        what = "an empty file" if not magic else "not a .npz (zip) archive"
+        raise ModelFormatError(f"{name!r} is not an mlpfast model file: {what}")
     try:
         with np.load(path, allow_pickle=False) as data:
             return _build(data, MLP, optimizers)
@@ -74,7 +90,7 @@ def load(path):
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelFormatError(f"{os.fspath(path)!r} is not a readable mlpfast model file "
+        raise ModelFormatError(f"{name!r} is not a readable mlpfast model file "
                                f"({type(exc).__name__}: {exc})") from None
 
 

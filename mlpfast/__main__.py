@@ -1,0 +1,6 @@
+"""``python -m mlpfast``: see mlpfast.cli."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,218 @@
+"""Model files: exact round trips, exact resumption, atomic writes, and a
+ModelFormatError that says what is wrong for every kind of bad file."""
+import io
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import mlpfast
+
+LOSSES = ("cross_entropy", "binary_cross_entropy", "mse")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Batches of 8 rows: on a busy machine, starting OpenMP teams for them costs
+    far more than the work (results are the same for any thread count)."""
+    before = mlpfast.get_num_threads()
+    mlpfast.set_num_threads(1)
+    yield
+    mlpfast.set_num_threads(before)
+
+
+def _data(loss, n=40, m=5, seed=0):
+    """Features and targets suited to `loss`: 3 classes, 0/1, or 2 real outputs."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, m))
+    y = {"cross_entropy": rng.integers(0, 3, n),
+         "binary_cross_entropy": rng.integers(0, 2, n),
+         "mse": rng.normal(size=(n, 2))}[loss]
+    return X, y
+
+
+def _net(loss, dtype="float32", seed=1, activation=("prelu", "tanh")):
+    n_out = {"cross_entropy": 3, "binary_cross_entropy": 1, "mse": 2}[loss]
+    return mlpfast.MLP([5, 7, 6, n_out], activation=list(activation), loss=loss, dtype=dtype,
+                       l2=1e-3, seed=seed)
+
+
+def _saved(tmp_path, name="model.npz", loss="cross_entropy"):
+    net = _net(loss)
+    X, y = _data(loss)
+    net.fit(X, y, epochs=1)
+    path = tmp_path / name
+    net.save(path)
+    return net, path
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("loss", LOSSES)
+def test_round_trip_is_exact(tmp_path, dtype, loss):
+    net = _net(loss, dtype)
+    X, y = _data(loss)
+    net.fit(X, y, epochs=2, batch_size=8)
+    net.metadata = {"note": "kept", "classes": ["a", "b"]}
+    net.save(tmp_path / "m.npz")
+    back = mlpfast.load(tmp_path / "m.npz")
+    assert back.config() == net.config()
+    assert back.metadata == net.metadata
+    assert [p.dtype for p in back.params] == [np.dtype(dtype)] * 2
+    for a, b in zip(net.params, back.params):
+        np.testing.assert_array_equal(a, b)
+    assert net.layers[0].activation == "prelu"
+    np.testing.assert_array_equal(back.layers[0].gamma, net.layers[0].gamma)
+    assert not np.all(net.layers[0].gamma == 0.25)        # the slopes were trained, then saved
+    np.testing.assert_array_equal(back.forward(X), net.forward(X))
+    np.testing.assert_array_equal(back.predict(X), net.predict(X))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("optimizer", ["adam", "momentum", "sgd"])
+def test_resume_after_load_equals_one_long_fit(tmp_path, dtype, optimizer):
+    """fit 2, save, load, fit 2 == fit 4: optimiser state and generator state are saved."""
+    X, y = _data("cross_entropy", n=50)
+    opts = dict(batch_size=8, optimizer=optimizer, learning_rate=0.01)
+    straight = _net("cross_entropy", dtype)
+    straight.dropout = 0.0
+    straight.fit(X, y, epochs=4, **opts)
+    first = _net("cross_entropy", dtype)
+    first.fit(X, y, epochs=2, **opts)
+    first.save(tmp_path / "half.npz")
+    resumed = mlpfast.load(tmp_path / "half.npz")
+    assert resumed.optimizer.t == first.optimizer.t == 2 * 7     # ceil(50 / 8) steps an epoch
+    resumed.fit(X, y, epochs=2, **opts)
+    for a, b in zip(straight.params, resumed.params):
+        np.testing.assert_array_equal(a, b)
+    assert resumed.rng.bit_generator.state == straight.rng.bit_generator.state
+
+
+def test_resume_with_dropout_uses_saved_generator(tmp_path):
+    X, y = _data("mse", n=30)
+    nets = [mlpfast.MLP([5, 8, 2], loss="mse", dropout=0.3, seed=4) for _ in range(2)]
+    nets[0].fit(X, y, epochs=4, batch_size=4)
+    nets[1].fit(X, y, epochs=1, batch_size=4)
+    nets[1].save(tmp_path / "d.npz")
+    resumed = mlpfast.load(tmp_path / "d.npz")
+    resumed.fit(X, y, epochs=3, batch_size=4)
+    np.testing.assert_array_equal(nets[0].params[0], resumed.params[0])
+
+
+def test_save_is_atomic_and_replaces(tmp_path):
+    net, path = _saved(tmp_path)
+    before = path.read_bytes()
+    net.layers[0].b = np.ones(7)
+    net.save(path)                                   # replaces the existing file
+    assert path.read_bytes() != before
+    np.testing.assert_array_equal(mlpfast.load(path).layers[0].b, np.ones(7, np.float32))
+    assert sorted(os.listdir(tmp_path)) == ["model.npz"]     # no temporary file left
+
+
+def test_failed_save_leaves_no_temporary_file(tmp_path, monkeypatch):
+    net, path = _saved(tmp_path)
+    before = path.read_bytes()
+
+    def fail_midway(f, **arrays):
+        f.write(b"PK\x03\x04 partial")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(np, "savez", fail_midway)
+    with pytest.raises(OSError, match="No space"):
+        net.save(path)
+    monkeypatch.undo()
+    assert sorted(os.listdir(tmp_path)) == ["model.npz"]    # temporary file removed
+    assert path.read_bytes() == before                      # the old file is intact
+    with pytest.raises(FileNotFoundError, match="no_such_dir"):
+        net.save(tmp_path / "no_such_dir" / "m.npz")
+
+
+def _rewrite(path, out, change):
+    """Copy the npz at `path` to `out` with `change(dict of arrays)` applied."""
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    change(arrays)
+    np.savez(out, **arrays)
+    return out
+
+
+def _load_error(path):
+    with pytest.raises(mlpfast.ModelFormatError) as info:
+        mlpfast.load(path)
+    assert isinstance(info.value, ValueError)
+    return str(info.value)
+
+
+def test_bad_files_raise_model_format_error(tmp_path):
+    _, good = _saved(tmp_path)
+    data = good.read_bytes()
+
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    assert "not a readable mlpfast model file" in _load_error(tmp_path / "cut.npz")
+    (tmp_path / "cut_end.npz").write_bytes(data[:-10])
+    assert "not a readable mlpfast model file" in _load_error(tmp_path / "cut_end.npz")
+    (tmp_path / "rand.npz").write_bytes(np.random.default_rng(0).bytes(500))
+    assert "not a .npz (zip) archive" in _load_error(tmp_path / "rand.npz")
+    (tmp_path / "empty.npz").write_bytes(b"")
+    assert "empty file" in _load_error(tmp_path / "empty.npz")
+
+    np.savez(tmp_path / "foreign.npz", X=np.zeros(3), y=np.ones(2))
+    assert "lacks 'format'" in _load_error(tmp_path / "foreign.npz")
+
+    newer = _rewrite(good, tmp_path / "v999.npz", lambda a: a.update(version=np.array(999)))
+    message = _load_error(newer)
+    assert "version 999" in message and "newer" in message
+
+    def squash(a):
+        a["params_0"] = a["params_0"][:-1]
+    assert "params_0" in _load_error(_rewrite(good, tmp_path / "shape.npz", squash))
+
+    def pickled(a):
+        a["config"] = np.array([{"evil": 1}], dtype=object)
+    message = _load_error(_rewrite(good, tmp_path / "pickle.npz", pickled))
+    assert "pickle" in message.lower() or "object" in message.lower()
+
+    def bad_json(a):
+        a["config"] = np.array("{not json")
+    assert "'config' is not valid JSON" in _load_error(_rewrite(good, tmp_path / "j.npz", bad_json))
+
+    with pytest.raises(FileNotFoundError):
+        mlpfast.load(tmp_path / "missing.npz")
+    with pytest.raises(mlpfast.ModelFormatError, match="empty file"):
+        mlpfast.load(io.BytesIO(b""))
+
+
+def test_load_from_an_open_file(tmp_path):
+    net, path = _saved(tmp_path)
+    with open(path, "rb") as f:
+        back = mlpfast.load(f)
+    np.testing.assert_array_equal(back.params[0], net.params[0])
+    back = mlpfast.load(io.BytesIO(path.read_bytes()))
+    np.testing.assert_array_equal(back.params[1], net.params[1])
+
+
+def test_load_never_unpickles(tmp_path, monkeypatch):
+    """A pickled entry must be refused, not executed."""
+    import pickle
+    called = []
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: called.append(1))
+    monkeypatch.setattr(pickle, "load", lambda *a, **k: called.append(1))
+    _, good = _saved(tmp_path)
+    path = _rewrite(good, tmp_path / "p.npz",
+                    lambda a: a.update(metadata=np.array([object()], dtype=object)))
+    _load_error(path)
+    assert called == []
+
+
+def test_file_contents(tmp_path):
+    """The file is a plain npz: format tag, version, JSON config, no object arrays."""
+    _, path = _saved(tmp_path)
+    with zipfile.ZipFile(path) as z:
+        names = set(z.namelist())
+        assert {"format.npy", "version.npy", "config.npy", "params_0.npy"} <= names
+        for name in names:
+            header = z.read(name)[:200]
+            assert b"'descr': '|O'" not in header
+    with np.load(path, allow_pickle=False) as z:
+        assert str(z["format"]) == "mlpfast-model" and int(z["version"]) == 1
+        assert json.loads(str(z["config"]))["layer_sizes"] == [5, 7, 6, 3]

@@ -46,7 +46,8 @@
 #define MLPF_X86 0
 #endif
 
-#define MLPF_MAX_MR 16
+#define MLPF_MAX_MR 16     /* bounds of the packing routines' row-pointer arrays */
+#define MLPF_MAX_NR 64
 
 /* Problems with M*N*K up to this take the direct path; below PAR_FLOPS (2MNK)
  * one thread is faster than waking a second. */

@@ -48,6 +48,7 @@
 
 #define MLPF_MAX_MR 16     /* bounds of the packing routines' row-pointer arrays */
 #define MLPF_MAX_NR 64
+#define MLPF_WIDE 4        /* wide1 spans MLPF_WIDE micro-panels (its NV = 4 * 2) */
 
 /* Problems with M*N*K up to this take the direct path; below PAR_FLOPS (2MNK)
  * one thread is faster than waking a second. */

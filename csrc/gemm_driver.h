@@ -101,6 +101,11 @@ static void F(macro_kernel)(const F(job) *J, ptrdiff_t i0, ptrdiff_t mcur, ptrdi
             if (b_inplace && n == nr) { bp = J->B + pc * J->ldb + jc + jr; sb = J->ldb; }
             else if (b_inplace) bp = bbuf;
             T *c = J->C + (i0 + ir) * J->ldc + jc + jr;
+            if (m == 1 && b_inplace && d->wide1 && ncur - jr >= MLPF_WIDE * nr) {
+                d->wide1(kc, ap, sa, bp, sb, c, J->ldc, 1, MLPF_WIDE * nr, first);
+                p += MLPF_WIDE - 1;
+                continue;
+            }
             if (m == mr) {
                 d->ukernel(kc, ap, sa, bp, sb, c, J->ldc, m, n, first);
                 continue;

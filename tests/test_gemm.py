@@ -65,7 +65,7 @@ def test_gemm_matches_reference(nat, ref, rng, path, dtype, trans_a, trans_b, M,
     assert_close(C, reference(ref, A, B, trans_a, trans_b), dtype, k=K)
 
 
-@pytest.mark.parametrize("M,N,K", [(1, 1, 1), (13, 1, 29), (67, 129, 257), (301, 17, 513)]
+@pytest.mark.parametrize("M,N,K", [(1, 1, 1), (13, 1, 29), (1, 517, 300), (67, 129, 257), (301, 17, 513)]
                          + LARGE_MNK[:1])
 @pytest.mark.parametrize("trans_a,trans_b", TRANS)
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -39,21 +39,30 @@
 #include <omp.h>
 #endif
 
+#ifndef MLPF_X86             /* -DMLPF_X86=0 builds the portable path alone */
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #define MLPF_X86 1
-#include <immintrin.h>
 #else
 #define MLPF_X86 0
+#endif
+#endif
+#if MLPF_X86
+#include <immintrin.h>
 #endif
 
 #define MLPF_MAX_MR 16     /* bounds of the packing routines' row-pointer arrays */
 #define MLPF_MAX_NR 64
 #define MLPF_WIDE 4        /* wide1 spans MLPF_WIDE micro-panels (its NV = 4 * 2) */
 
-/* Problems with M*N*K up to this take the direct path; below PAR_FLOPS (2MNK)
- * one thread is faster than waking a second. */
-#define DIRECT_MNK (96.0 * 96 * 96)
-#define PAR_FLOPS (2.0 * 64 * 64 * 64)
+/* Problems with M*N*K up to DIRECT_MNK (about 30 us on one core) take the
+ * direct path, measured no slower than packing up to about 4x that; below
+ * PAR_FLOPS (2MNK) one thread beats paying for a parallel region. */
+#ifndef DIRECT_MNK
+#define DIRECT_MNK (128.0 * 128 * 128)
+#endif
+#ifndef PAR_FLOPS
+#define PAR_FLOPS (2.0 * 128 * 128 * 128)
+#endif
 
 /* ---------------------------------------------------------------- dispatch */
 

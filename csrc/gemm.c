@@ -2,12 +2,19 @@
  *
  * Design
  * ------
- * * BLIS loops: NC -> KC -> MC -> NR -> MR around packed panels (pack_a: MR-row
+ * * BLIS loops: NC -> KC -> MC -> MR -> NR around packed panels (pack_a: MR-row
  *   micro-panels of an MC x KC block, pack_b: NR-column micro-panels of a
  *   KC x NC panel) and one register-blocked micro-kernel (ukernel) per dtype and
- *   path.  Files: gemm_ukernel.h (the kernel template), gemm_kernels.h (its
- *   three instantiations and their blocking, per dtype), gemm_driver.h (packing
- *   and loops, per dtype).  The dtypes share every line through T / F(name).
+ *   path.  Row-major C is BLIS's column-major C transposed, so BLIS's NR -> MR
+ *   inner order appears as MR -> NR with the same cache roles: the MR x KC
+ *   micro-panel of A sits in L1, the KC x NC panel of B in L2.  Files:
+ *   gemm_ukernel.h (the kernel template), gemm_kernels.h (its instantiations and
+ *   blocking, per dtype), gemm_driver.h (packing and loops, per dtype).  The
+ *   dtypes share every line through T / F(name).
+ * * Edges: a ragged NR panel is zero-padded and goes through the same ukernel,
+ *   which writes back only the valid columns; a ragged MR panel goes through the
+ *   same template built for 8 / 4 / 2 / 1 rows (no padding rows computed: M = 1
+ *   does not pay for MR rows).  Per element the arithmetic is identical.
  * * Dispatch: mlpf_simd_best() from __builtin_cpu_supports; mlpf_simd_set()
  *   forces a path (tests).  That forced path is the module's only mutable static.
  * * Determinism: C[i][j] = fold over KC blocks of k, in order: acc = 0,
@@ -27,8 +34,8 @@
  *   packed.
  * * Memory: one aligned block per call (a B panel and an A block per thread),
  *   freed before return; failure returns -1 before any work.
- * * Epilogue: called on each MC x (part of NC) tile by the thread that finished
- *   it, right after its last KC block, while the tile is still in cache.
+ * * Epilogue: called on each MC x NC tile by the thread that finished it, right
+ *   after its last KC block, while the tile is still in cache.
  */
 #include <stdint.h>
 #include <stdlib.h>

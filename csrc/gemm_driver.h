@@ -1,10 +1,11 @@
 /* GEMM driver template: included once per dtype by gemm.c with
  *   T        the element type          F(name)  name suffixed with the dtype (name_f32)
- * after gemm_kernels.h.  It defines pack_a, pack_b, the worker (the five BLIS loops)
- * and mlpf_gemm_<dtype>.
+ * after gemm_kernels.h.  It defines pack_a, pack_b, the five BLIS loops (block:
+ * NC -> KC -> MC, macro_kernel: MR -> NR), the thread worker and mlpf_gemm_<dtype>.
  */
 
-/* op(A)[i0:i0+m, p0:p0+kc] into MR-row micro-panels, k-major, zero-padded rows. */
+/* op(A)[i0:i0+m, p0:p0+kc] into MR-row micro-panels, k-major, zero-padded rows
+ * (the row kernels never read the padding; it keeps the panel well defined). */
 static void F(pack_a)(int ta, const T *A, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t m,
                       ptrdiff_t p0, ptrdiff_t kc, int mr, T *buf)
 {
@@ -121,8 +122,9 @@ static void F(macro_kernel)(const F(job) *J, ptrdiff_t i0, ptrdiff_t mcur, ptrdi
     }
 }
 
-/* C[m0:m1, n0:n1], the whole of K: the loops NC -> KC -> MC -> NR -> MR, with
- * this thread's own packing buffers (threads share nothing, so never wait). */
+/* C[m0:m1, n0:n1], the whole of K: the loops NC -> KC -> MC (then MR -> NR in
+ * macro_kernel), with this thread's own packing buffers (threads share nothing,
+ * so never wait). */
 static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, ptrdiff_t n1,
                      T *bbuf, T *abuf)
 {

@@ -147,8 +147,10 @@ static void plan_gemm(struct plan *P, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int
     ptrdiff_t nt = (n_threads > 1 && 2.0 * mnk >= PAR_FLOPS) ? n_threads : 1;
     P->direct = mnk <= DIRECT_MNK;
     if (P->direct) nt = 1;
-    /* no more threads than micro-tiles */
+    /* no more threads than micro-tiles, nor than quarters of PAR_FLOPS of work */
     if (nt > cdiv(M, mr) * cdiv(N, nr)) nt = cdiv(M, mr) * cdiv(N, nr);
+    if ((double)nt > 2.0 * mnk / (PAR_FLOPS / 4)) nt = (ptrdiff_t)(2.0 * mnk / (PAR_FLOPS / 4));
+    if (nt < 1) nt = 1;
     /* grid: each cell packs its rows of op(A) and its columns of op(B), so pick
      * the factorisation nt = pm * pn that packs least, K (pn M + pm N) */
     double best = -1;

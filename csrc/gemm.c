@@ -2,12 +2,19 @@
  *
  * Design
  * ------
- * * BLIS loops: NC -> KC -> MC -> NR -> MR around packed panels (pack_a: MR-row
+ * * BLIS loops: NC -> KC -> MC -> MR -> NR around packed panels (pack_a: MR-row
  *   micro-panels of an MC x KC block, pack_b: NR-column micro-panels of a
  *   KC x NC panel) and one register-blocked micro-kernel (ukernel) per dtype and
- *   path.  Files: gemm_ukernel.h (the kernel template), gemm_kernels.h (its
- *   three instantiations and their blocking, per dtype), gemm_driver.h (packing
- *   and loops, per dtype).  The dtypes share every line through T / F(name).
+ *   path.  Row-major C is BLIS's column-major C transposed, so BLIS's NR -> MR
+ *   inner order appears as MR -> NR with the same cache roles: the MR x KC
+ *   micro-panel of A sits in L1, the KC x NC panel of B in L2.  Files:
+ *   gemm_ukernel.h (the kernel template), gemm_kernels.h (its instantiations and
+ *   blocking, per dtype), gemm_driver.h (packing and loops, per dtype).  The
+ *   dtypes share every line through T / F(name).
+ * * Edges: a ragged NR panel is zero-padded and goes through the same ukernel,
+ *   which writes back only the valid columns; a ragged MR panel goes through the
+ *   same template built for 8 / 4 / 2 / 1 rows (no padding rows computed: M = 1
+ *   does not pay for MR rows).  Per element the arithmetic is identical.
  * * Dispatch: mlpf_simd_best() from __builtin_cpu_supports; mlpf_simd_set()
  *   forces a path (tests).  That forced path is the module's only mutable static.
  * * Determinism: C[i][j] = fold over KC blocks of k, in order: acc = 0,
@@ -27,8 +34,8 @@
  *   packed.
  * * Memory: one aligned block per call (a B panel and an A block per thread),
  *   freed before return; failure returns -1 before any work.
- * * Epilogue: called on each MC x (part of NC) tile by the thread that finished
- *   it, right after its last KC block, while the tile is still in cache.
+ * * Epilogue: called on each MC x NC tile by the thread that finished it, right
+ *   after its last KC block, while the tile is still in cache.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,19 +46,30 @@
 #include <omp.h>
 #endif
 
+#ifndef MLPF_X86             /* -DMLPF_X86=0 builds the portable path alone */
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #define MLPF_X86 1
-#include <immintrin.h>
 #else
 #define MLPF_X86 0
 #endif
+#endif
+#if MLPF_X86
+#include <immintrin.h>
+#endif
 
-#define MLPF_MAX_MR 16
+#define MLPF_MAX_MR 16     /* bounds of the packing routines' row-pointer arrays */
+#define MLPF_MAX_NR 64
+#define MLPF_WIDE 4        /* wide1 spans MLPF_WIDE micro-panels (its NV = 4 * 2) */
 
-/* Problems with M*N*K up to this take the direct path; below PAR_FLOPS (2MNK)
- * one thread is faster than waking a second. */
-#define DIRECT_MNK (96.0 * 96 * 96)
-#define PAR_FLOPS (2.0 * 64 * 64 * 64)
+/* Problems with M*N*K up to DIRECT_MNK (about 30 us on one core) take the
+ * direct path, measured no slower than packing up to about 4x that; below
+ * PAR_FLOPS (2MNK) one thread beats paying for a parallel region. */
+#ifndef DIRECT_MNK
+#define DIRECT_MNK (128.0 * 128 * 128)
+#endif
+#ifndef PAR_FLOPS
+#define PAR_FLOPS (2.0 * 128 * 128 * 128)
+#endif
 
 /* ---------------------------------------------------------------- dispatch */
 
@@ -129,8 +147,10 @@ static void plan_gemm(struct plan *P, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int
     ptrdiff_t nt = (n_threads > 1 && 2.0 * mnk >= PAR_FLOPS) ? n_threads : 1;
     P->direct = mnk <= DIRECT_MNK;
     if (P->direct) nt = 1;
-    /* no more threads than micro-tiles */
+    /* no more threads than micro-tiles, nor than quarters of PAR_FLOPS of work */
     if (nt > cdiv(M, mr) * cdiv(N, nr)) nt = cdiv(M, mr) * cdiv(N, nr);
+    if ((double)nt > 2.0 * mnk / (PAR_FLOPS / 4)) nt = (ptrdiff_t)(2.0 * mnk / (PAR_FLOPS / 4));
+    if (nt < 1) nt = 1;
     /* grid: each cell packs its rows of op(A) and its columns of op(B), so pick
      * the factorisation nt = pm * pn that packs least, K (pn M + pm N) */
     double best = -1;

@@ -1,10 +1,11 @@
 /* GEMM driver template: included once per dtype by gemm.c with
  *   T        the element type          F(name)  name suffixed with the dtype (name_f32)
- * after gemm_kernels.h.  It defines pack_a, pack_b, the worker (the five BLIS loops)
- * and mlpf_gemm_<dtype>.
+ * after gemm_kernels.h.  It defines pack_a, pack_b, the five BLIS loops (block:
+ * NC -> KC -> MC, macro_kernel: MR -> NR), the thread worker and mlpf_gemm_<dtype>.
  */
 
-/* op(A)[i0:i0+m, p0:p0+kc] into MR-row micro-panels, k-major, zero-padded rows. */
+/* op(A)[i0:i0+m, p0:p0+kc] into MR-row micro-panels, k-major, zero-padded rows
+ * (the row kernels never read the padding; it keeps the panel well defined). */
 static void F(pack_a)(int ta, const T *A, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t m,
                       ptrdiff_t p0, ptrdiff_t kc, int mr, T *buf)
 {
@@ -29,23 +30,35 @@ static void F(pack_a)(int ta, const T *A, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t
     }
 }
 
-/* One NR-column micro-panel: op(B)[p0:p0+kc, j0:j0+n] (n <= nr), k-major, zero-padded. */
+/* op(B)[p0:p0+kc, j0:j0+n] into NR-column micro-panels (micro-panel p at
+ * buf + p*nr*kc), k-major, the last one zero-padded. */
 static void F(pack_b)(int tb, const T *B, ptrdiff_t ldb, ptrdiff_t p0, ptrdiff_t kc,
-                      ptrdiff_t j0, int n, int nr, T *buf)
+                      ptrdiff_t j0, ptrdiff_t n, int nr, T *buf)
 {
-    if (!tb) {                  /* B stored K x N: copy row pieces */
+    const ptrdiff_t full = n / nr, rem = n % nr, panel = (ptrdiff_t)nr * kc;
+    if (!tb) {                  /* B stored K x N: walk it row by row (one stream) */
         const T *src = B + p0 * ldb + j0;
-        for (ptrdiff_t k = 0; k < kc; k++, src += ldb, buf += nr) {
-            for (int j = 0; j < n; j++) buf[j] = src[j];
-            for (int j = n; j < nr; j++) buf[j] = 0;
+        for (ptrdiff_t k = 0; k < kc; k++, src += ldb) {
+            T *dst = buf + k * nr;
+            for (ptrdiff_t p = 0; p < full; p++)
+                for (int j = 0; j < nr; j++) dst[p * panel + j] = src[p * nr + j];
+            if (rem) {
+                T *tail = dst + full * panel;
+                for (ptrdiff_t j = 0; j < rem; j++) tail[j] = src[full * nr + j];
+                for (ptrdiff_t j = rem; j < nr; j++) tail[j] = 0;
+            }
         }
-    } else {                    /* B stored N x K: each column of op(B) is contiguous */
-        for (int j = 0; j < n; j++) {
-            const T *src = B + (j0 + j) * ldb + p0;
-            for (ptrdiff_t k = 0; k < kc; k++) buf[k * nr + j] = src[k];
+    } else {                    /* B stored N x K: nn rows of B streamed side by side */
+        const T *rows[MLPF_MAX_NR];
+        for (ptrdiff_t p = 0; p * nr < n; p++) {
+            T *dst = buf + p * panel;
+            int nn = (int)(n - p * nr < nr ? n - p * nr : nr);
+            for (int j = 0; j < nn; j++) rows[j] = B + (j0 + p * nr + j) * ldb + p0;
+            for (ptrdiff_t k = 0; k < kc; k++, dst += nr) {
+                for (int j = 0; j < nn; j++) dst[j] = rows[j][k];
+                for (int j = nn; j < nr; j++) dst[j] = 0;
+            }
         }
-        for (int j = n; j < nr; j++)
-            for (ptrdiff_t k = 0; k < kc; k++) buf[k * nr + j] = 0;
     }
 }
 
@@ -62,8 +75,56 @@ typedef struct {
     ptrdiff_t blen, alen;
 } F(job);
 
-/* C[m0:m1, n0:n1], the whole of K: the loops NC -> KC -> MC -> NR -> MR, with
- * this thread's own packing buffers (threads share nothing, so never wait). */
+/* The two inner loops over one MC x NC block: each MR-row micro-panel of A
+ * (MR x KC, kept in L1) meets every NR-column micro-panel of the B panel (KC x NC,
+ * kept in L2).  (Row-major C is BLIS's column-major C transposed, so BLIS's
+ * NR -> MR order appears here as MR -> NR, with the same cache roles.) */
+static void F(macro_kernel)(const F(job) *J, ptrdiff_t i0, ptrdiff_t mcur, ptrdiff_t jc,
+                            ptrdiff_t ncur, ptrdiff_t pc, ptrdiff_t kc, int first,
+                            const T *abuf, const T *bbuf)
+{
+    const F(kdesc) *d = J->d;
+    const int mr = d->mr, nr = d->nr;
+    const int a_inplace = J->direct && J->ta, b_inplace = J->direct && !J->tb;
+    const ptrdiff_t npanels = cdiv(ncur, nr);
+
+    for (ptrdiff_t ir = 0; ir < mcur; ir += mr) {
+        const int m = (int)(mcur - ir < mr ? mcur - ir : mr);
+        const T *ap = abuf + ir * kc;
+        ptrdiff_t sa = mr;
+        if (a_inplace && m == mr) { ap = J->A + pc * J->lda + i0 + ir; sa = J->lda; }
+        else if (a_inplace) ap = abuf;
+        for (ptrdiff_t p = 0; p < npanels; p++) {
+            const ptrdiff_t jr = p * nr;
+            const int n = (int)(ncur - jr < nr ? ncur - jr : nr);
+            const T *bp = bbuf + p * nr * kc;
+            ptrdiff_t sb = nr;
+            if (b_inplace && n == nr) { bp = J->B + pc * J->ldb + jc + jr; sb = J->ldb; }
+            else if (b_inplace) bp = bbuf;
+            T *c = J->C + (i0 + ir) * J->ldc + jc + jr;
+            if (m == 1 && b_inplace && d->wide1 && ncur - jr >= MLPF_WIDE * nr) {
+                d->wide1(kc, ap, sa, bp, sb, c, J->ldc, 1, MLPF_WIDE * nr, first);
+                p += MLPF_WIDE - 1;
+                continue;
+            }
+            if (m == mr) {
+                d->ukernel(kc, ap, sa, bp, sb, c, J->ldc, m, n, first);
+                continue;
+            }
+            /* ragged panel: its rows in chunks through the smaller row kernels */
+            for (int s = 0, i = 0; i < m;) {
+                int r = d->rows[s].m;
+                if (m - i < r) { s++; continue; }
+                d->rows[s].ukernel(kc, ap + i, sa, bp, sb, c + i * J->ldc, J->ldc, r, n, first);
+                i += r;
+            }
+        }
+    }
+}
+
+/* C[m0:m1, n0:n1], the whole of K: the loops NC -> KC -> MC (then MR -> NR in
+ * macro_kernel), with this thread's own packing buffers (threads share nothing,
+ * so never wait). */
 static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, ptrdiff_t n1,
                      T *bbuf, T *abuf)
 {
@@ -81,14 +142,9 @@ static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, 
             const int first = pc == 0 && !J->accumulate, last = pc + kc == J->K;
 
             if (!b_inplace)
-                for (ptrdiff_t p = 0; p < npanels; p++) {
-                    ptrdiff_t n = ncur - p * nr < nr ? ncur - p * nr : nr;
-                    F(pack_b)(J->tb, J->B, J->ldb, pc, kc, jc + p * nr, (int)n, nr,
-                              bbuf + p * nr * kc);
-                }
+                F(pack_b)(J->tb, J->B, J->ldb, pc, kc, jc, ncur, nr, bbuf);
             else if (ncur % nr)     /* only the ragged last micro-panel */
-                F(pack_b)(0, J->B, J->ldb, pc, kc, jc + (npanels - 1) * nr, (int)(ncur % nr),
-                          nr, bbuf);
+                F(pack_b)(0, J->B, J->ldb, pc, kc, jc + (npanels - 1) * nr, ncur % nr, nr, bbuf);
 
             for (ptrdiff_t i0 = m0; i0 < m1; i0 += mc) {
                 const ptrdiff_t mcur = m1 - i0 < mc ? m1 - i0 : mc;
@@ -97,38 +153,7 @@ static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, 
                 else if (mcur % mr)     /* only the ragged last micro-panel */
                     F(pack_a)(1, J->A, J->lda, i0 + mcur - mcur % mr, mcur % mr, pc, kc, mr,
                               abuf);
-                for (ptrdiff_t p = 0; p < npanels; p++) {
-                    const ptrdiff_t jr = p * nr;
-                    const int n = (int)(ncur - jr < nr ? ncur - jr : nr);
-                    const T *bp = bbuf + p * nr * kc;
-                    ptrdiff_t sb = nr;
-                    if (b_inplace) {
-                        if (n == nr) { bp = J->B + pc * J->ldb + jc + jr; sb = J->ldb; }
-                        else bp = bbuf;
-                    }
-                    for (ptrdiff_t ir = 0; ir < mcur; ir += mr) {
-                        const int m = (int)(mcur - ir < mr ? mcur - ir : mr);
-                        const T *ap = abuf + ir * kc;
-                        ptrdiff_t sa = mr;
-                        if (a_inplace) {
-                            if (m == mr) { ap = J->A + pc * J->lda + i0 + ir; sa = J->lda; }
-                            else ap = abuf;
-                        }
-                        T *c = J->C + (i0 + ir) * J->ldc + jc + jr;
-                        if (m == mr) {
-                            d->ukernel(kc, ap, sa, bp, sb, c, J->ldc, m, n, first);
-                            continue;
-                        }
-                        /* ragged panel: rows in chunks of the smaller row kernels */
-                        for (int s = 0, i = 0; i < m;) {
-                            int r = d->rows[s].m;
-                            if (m - i < r) { s++; continue; }
-                            d->rows[s].ukernel(kc, ap + i, sa, bp, sb, c + i * J->ldc, J->ldc,
-                                               r, n, first);
-                            i += r;
-                        }
-                    }
-                }
+                F(macro_kernel)(J, i0, mcur, jc, ncur, pc, kc, first, abuf, bbuf);
                 if (last && J->epi)
                     J->epi(J->ctx, i0, i0 + mcur, jc, jc + ncur);
             }

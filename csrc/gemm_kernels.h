@@ -3,10 +3,13 @@
  * VS(_mm_op) (appends the intrinsic suffix _ps or _pd) defined.
  *
  * Blocking (measured on a 2-core AVX-512 Xeon, 48 KiB L1d, 2 MiB L2 per core):
- *   path      MR x NR (f32 | f64)   row kernels   KC    MC    NC
- *   avx512    14 x 32 | 14 x 16     8, 4, 2, 1    256   168   2048
- *   avx2       6 x 16 |  6 x 8      4, 2, 1       256   144   2048
- *   generic    4 x 8  |  4 x 8      2, 1          256   128   2048
+ *   path      MR x NR (f32 | f64)   row kernels   KC (f32|f64)  MC    NC (f32|f64)
+ *   avx512    14 x 32 | 14 x 16     8, 4, 2, 1    256 | 128     168   1024
+ *   avx2       6 x 16 |  6 x 8      4, 2, 1       256           144   1024 | 512
+ *   generic    4 x 8  |  4 x 8      2, 1          256           128   1024
+ * plus a 1 x 4NR kernel (wide1) for single rows against op(B) read in place.
+ * The MR-row micro-panel of A (MR x KC) stays in L1 while the B panel
+ * (KC x NC, about 1 MiB) streams from L2 through it.
  * KC is part of the arithmetic (it fixes where partial sums meet C), so it is a
  * per-(path, dtype) constant; MC and NC only move work around.
  */
@@ -22,6 +25,9 @@ typedef struct {
     /* the same kernel built for fewer rows (decreasing, 1 last): a ragged
      * MR-row panel runs through these instead of computing padding rows */
     struct { int m; F(ukr_fn) ukernel; } rows[4];
+    /* one row, WIDE * NR columns: a lone row (M = 1, batch-1 inference) read in
+     * place needs that many independent sums in flight to hide FMA latency */
+    F(ukr_fn) wide1;
 } F(kdesc);
 
 /* The edge write-back shared by every kernel of this dtype: one add per element,
@@ -37,6 +43,7 @@ static void F(writeback)(T *c, ptrdiff_t ldc, const T *tile, int ldt, int m, int
 }
 
 #define VL_ (64 / (int)sizeof(T))      /* lanes of a 512-bit vector; half for 256 */
+#define F32 (sizeof(T) == 4)
 #define WRITEBACK F(writeback)
 
 /* ---------------------------------------------------------------- portable C */
@@ -88,6 +95,11 @@ static void F(writeback)(T *c, ptrdiff_t ldc, const T *tile, int ldt, int m, int
 #define UKR_NAME F(ukr_avx2_1)
 #define MR 1
 #include "gemm_ukernel.h"
+#undef NV
+#define NV 8
+#define UKR_NAME F(ukr_avx2_1w)
+#define MR 1
+#include "gemm_ukernel.h"
 #include "gemm_ukernel_undef.h"
 
 /* ---------------------------------------------------------------- AVX-512 */
@@ -116,23 +128,31 @@ static void F(writeback)(T *c, ptrdiff_t ldc, const T *tile, int ldt, int m, int
 #define UKR_NAME F(ukr_avx512_1)
 #define MR 1
 #include "gemm_ukernel.h"
+#undef NV
+#define NV 8
+#define UKR_NAME F(ukr_avx512_1w)
+#define MR 1
+#include "gemm_ukernel.h"
 #include "gemm_ukernel_undef.h"
 
-#define AVX2_KERNELS F(ukr_avx2_6), {{4, F(ukr_avx2_4)}, {2, F(ukr_avx2_2)}, {1, F(ukr_avx2_1)}}
+#define AVX2_KERNELS F(ukr_avx2_6), {{4, F(ukr_avx2_4)}, {2, F(ukr_avx2_2)}, {1, F(ukr_avx2_1)}}, \
+    F(ukr_avx2_1w)
 #define AVX512_KERNELS F(ukr_avx512_14), \
-    {{8, F(ukr_avx512_8)}, {4, F(ukr_avx512_4)}, {2, F(ukr_avx512_2)}, {1, F(ukr_avx512_1)}}
+    {{8, F(ukr_avx512_8)}, {4, F(ukr_avx512_4)}, {2, F(ukr_avx512_2)}, {1, F(ukr_avx512_1)}}, \
+    F(ukr_avx512_1w)
 #else
-#define AVX2_KERNELS NULL, {{1, NULL}}    /* never selected: mlpf_simd_supported says no */
-#define AVX512_KERNELS NULL, {{1, NULL}}
+#define AVX2_KERNELS NULL, {{1, NULL}}, NULL   /* never selected: mlpf_simd_supported says no */
+#define AVX512_KERNELS NULL, {{1, NULL}}, NULL
 #endif
 #undef WRITEBACK
 
 /* {MR, NR, KC, MC, NC, ukernel, {row kernels}} per path, indexed by MLPF_SIMD_* */
 static const F(kdesc) F(kdescs)[MLPF_SIMD_COUNT] = {
-    {4, 8, 256, 128, 2048, F(ukr_generic_4), {{2, F(ukr_generic_2)}, {1, F(ukr_generic_1)}}},
-    {6, VL_, 256, 144, 2048, AVX2_KERNELS},
-    {14, 2 * VL_, 256, 168, 2048, AVX512_KERNELS},
+    {4, 8, 256, 128, 1024, F(ukr_generic_4), {{2, F(ukr_generic_2)}, {1, F(ukr_generic_1)}}, NULL},
+    {6, VL_, 256, 144, F32 ? 1024 : 512, AVX2_KERNELS},
+    {14, 2 * VL_, F32 ? 256 : 128, 168, 1024, AVX512_KERNELS},
 };
 #undef AVX2_KERNELS
 #undef AVX512_KERNELS
 #undef VL_
+#undef F32

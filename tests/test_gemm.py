@@ -65,7 +65,7 @@ def test_gemm_matches_reference(nat, ref, rng, path, dtype, trans_a, trans_b, M,
     assert_close(C, reference(ref, A, B, trans_a, trans_b), dtype, k=K)
 
 
-@pytest.mark.parametrize("M,N,K", [(1, 1, 1), (13, 1, 29), (67, 129, 257), (301, 17, 513)]
+@pytest.mark.parametrize("M,N,K", [(1, 1, 1), (13, 1, 29), (1, 517, 300), (67, 129, 257), (301, 17, 513)]
                          + LARGE_MNK[:1])
 @pytest.mark.parametrize("trans_a,trans_b", TRANS)
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -215,3 +215,35 @@ def test_set_simd_path_switches_and_restores(nat):
     finally:
         nat.set_simd_path(None)
     assert nat.build_info()["simd"] == info["simd_best"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_gemm_in_forked_child_after_threads(nat, rng):
+    """A child forked after the parent ran a threaded GEMM computes the same bits
+    single-threaded (it must not touch the parent's OpenMP pool, or it hangs)."""
+    import os
+    import time
+    A, B = operands(rng, 300, 517, 700, np.float32, False, False)
+    want = native(nat, A, B, False, False, 2)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: report through the pipe, never return into pytest
+        ok = 0
+        try:
+            ok = int(np.array_equal(native(nat, A, B, False, False, 1), want))
+        finally:
+            os.write(w, bytes([ok]))
+            os._exit(0)
+    os.close(w)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung in gemm")
+    assert os.read(r, 1) == b"\x01"
+    os.close(r)

@@ -10,8 +10,9 @@
 # * The P elements are cut into blocks of BLOCK; `prange(schedule='static')`
 #   hands whole blocks to threads and each block is one plain loop (`*_block`)
 #   the compiler can vectorise.  Every element is updated independently, so
-#   results are bitwise identical for any thread count; an array of one
-#   block runs on one thread (a team never has more threads than blocks).
+#   results are bitwise identical for any thread count.  A thread is woken
+#   only per GRAIN_BLOCKS blocks (smaller arrays run with no OpenMP region):
+#   on a shared machine a team's wake-up can cost more than the update.
 # * State arrays are read and written in the same pass as θ (one sweep over
 #   memory per step), in the order the formulas are written.
 # * Vectorisation: sgd and momentum vectorise as built.  The sqrt of adagrad,
@@ -26,11 +27,17 @@ from fmath cimport _sqrt
 
 cdef enum:
     BLOCK = 8192
+    GRAIN_BLOCKS = 8      # 65 536 elements per thread
 
 
 
 cdef inline int optim_threads(Py_ssize_t nblocks, int n_threads) noexcept nogil:
-    return <int>nblocks if nblocks < n_threads else n_threads
+    """Threads worth waking: one per GRAIN_BLOCKS blocks at least (these loops are
+    memory-bound, so a team only pays off on arrays well beyond the L1/L2 caches)."""
+    cdef Py_ssize_t useful = nblocks // GRAIN_BLOCKS
+    if useful < 2:
+        return 1
+    return <int>useful if useful < n_threads else n_threads
 
 
 cdef inline void _sgd_block(Py_ssize_t lo, Py_ssize_t hi, floating* theta, const floating* g,

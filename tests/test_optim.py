@@ -112,7 +112,7 @@ def test_adam_default_hyperparameters(nat):
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 @pytest.mark.parametrize("name", OPTIMISERS)
 def test_bitwise_thread_invariance(nat, rng, name, dtype):
-    theta, state, grads = make_state(rng, name, 100003, dtype)
+    theta, state, grads = make_state(rng, name, 300007, dtype)   # > 2 grains: 3 threads run
     results = []
     for n_threads in THREADS_BITWISE:
         arrays = [theta.copy()] + [a.copy() for a in state]

@@ -68,10 +68,18 @@ def _params(side, model):
     return peers.sklearn_params(model)
 
 
+def _median(benchmark):
+    """Median seconds, or None under --benchmark-disable (a smoke run: one call)."""
+    stats = benchmark.stats
+    return stats.stats.median if stats is not None else None
+
+
 def _time_epoch(benchmark, epoch, config, side, steps, sizes, batch, **info):
     """pedantic: one untimed warm-up epoch, then ROUNDS timed epochs in a row."""
     benchmark.pedantic(epoch, rounds=ROUNDS[config], iterations=1, warmup_rounds=1)
-    median = benchmark.stats.stats.median
+    median = _median(benchmark)
+    if median is None:
+        return
     benchmark.extra_info.update(
         config=config, side=side, steps=steps, batch=batch,
         per_step_us=median / steps * 1e6,
@@ -148,8 +156,9 @@ def test_infer(benchmark, config, side):
         model = peers.sklearn_model(config, X, y)
         model.predict(x1)
         out = benchmark(model.predict, x1)
-    benchmark.extra_info.update(config=config, side=side,
-                                latency_us=benchmark.stats.stats.median * 1e6)
+    if _median(benchmark) is not None:
+        benchmark.extra_info.update(config=config, side=side,
+                                    latency_us=_median(benchmark) * 1e6)
     out = np.asarray(out)
     assert out.shape[0] == 1 and np.isfinite(out.astype(np.float64)).all()
 
@@ -195,9 +204,11 @@ def test_gemm(benchmark, product, side):
             np.matmul(a, b, out=C)
     fn()
     benchmark(fn)
-    median = benchmark.stats.stats.median
-    benchmark.extra_info.update(config=label.split()[0], op=label.split()[-1], side=side,
-                                shape=f"{M}x{N}x{K}", gflops=2.0 * M * N * K / median / 1e9)
+    median = _median(benchmark)
+    if median is not None:
+        benchmark.extra_info.update(config=label.split()[0], op=label.split()[-1], side=side,
+                                    shape=f"{M}x{N}x{K}",
+                                    gflops=2.0 * M * N * K / median / 1e9)
     want = (A.T if trans_a else A).astype(np.float64) @ (B.T if trans_b else B).astype(np.float64)
     np.testing.assert_allclose(C, want, rtol=1e-4, atol=1e-5 * np.sqrt(K))
 

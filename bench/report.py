@@ -1,0 +1,177 @@
+"""Turn a pytest-benchmark JSON of bench/test_bench_peers.py into tables and a chart.
+
+    python bench/report.py results.json [--out bench/results] [--note "load ..."]
+
+Writes <out>.md (markdown tables) and <out>.png (speed-up of mlpfast over each
+peer per config, log scale; needs matplotlib) and prints the markdown.  Every
+ratio is a ratio of medians from the same run: peer median / mlpfast median,
+so > 1 means mlpfast is faster.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+CONFIG_ORDER = ["tiny", "small", "mnist", "wide"]
+TRAIN_PEERS = ["torch_fixed", "torch_sliced", "numpy", "sklearn"]
+INFER_PEERS = ["torch", "numpy", "sklearn"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load(path):
+    """{group: {side: (median seconds, extra_info)}} and the machine info."""
+    with open(path) as f:
+        data = json.load(f)
+    groups = {}
+    for b in data["benchmarks"]:
+        side = b["extra_info"].get("side", b["name"])
+        groups.setdefault(b["group"], {})[side] = (b["stats"]["median"], b["extra_info"])
+    return groups, data.get("machine_info", {}), data.get("datetime", "")
+
+
+def _us(x):
+    return "—" if x is None else (f"{x:,.1f}" if x < 100 else f"{x:,.0f}")
+
+
+def _ratio(x):
+    return "—" if x is None else (f"{x:.2f}×" if x < 10 else f"{x:.0f}×")
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def train_table(groups):
+    """Per config: per-step µs of every side, and mlpfast's speed-up over each peer."""
+    header = (["config", "mlpfast µs/step", "GFLOP/s"] + [f"{p} µs" for p in TRAIN_PEERS]
+              + [f"vs {p}" for p in TRAIN_PEERS])
+    rows, speedups = [], {}
+    for c in CONFIG_ORDER:
+        g = groups.get(f"train {c}", {})
+        if "mlpfast" not in g:
+            continue
+        ours = g["mlpfast"][1]["per_step_us"]
+        peers = {p: g[p][1]["per_step_us"] if p in g else None for p in TRAIN_PEERS}
+        speedups[c] = {p: (v / ours if v else None) for p, v in peers.items()}
+        rows.append([c, _us(ours), f"{g['mlpfast'][1]['gflops']:.1f}"]
+                    + [_us(peers[p]) for p in TRAIN_PEERS]
+                    + [_ratio(speedups[c][p]) for p in TRAIN_PEERS])
+    return _table(header, rows), speedups
+
+
+def infer_table(groups):
+    sides = ["mlpfast_predict", "mlpfast_forward"] + INFER_PEERS
+    header = ["config"] + [f"{s} µs" for s in sides] + [f"predict vs {p}" for p in INFER_PEERS]
+    rows = []
+    for c in CONFIG_ORDER:
+        g = groups.get(f"infer {c}", {})
+        if not g:
+            continue
+        lat = {s: g[s][0] * 1e6 if s in g else None for s in sides}
+        ours = lat["mlpfast_predict"]
+        rows.append([c] + [_us(lat[s]) for s in sides]
+                    + [_ratio(lat[p] / ours if lat[p] and ours else None) for p in INFER_PEERS])
+    return _table(header, rows)
+
+
+def gemm_table(groups):
+    header = ["product", "M×N×K", "mlpfast GFLOP/s", "NumPy GFLOP/s", "mlpfast / NumPy"]
+    rows = []
+    for name in sorted((n for n in groups if n.startswith("gemm ")),
+                       key=lambda n: (CONFIG_ORDER + ["square"]).index(n.split()[1])):
+        g = groups[name]
+        ours = g["mlpfast"][1]["gflops"] if "mlpfast" in g else None
+        npy = g["numpy"][1]["gflops"] if "numpy" in g else None
+        label, shape = " ".join(name.split()[1:-1]), name.split()[-1]
+        rows.append([label, shape, f"{ours:.1f}" if ours else "—", f"{npy:.1f}" if npy else "—",
+                     f"{ours / npy:.2f}" if ours and npy else "—"])
+    return _table(header, rows)
+
+
+def mlpfast_pairs_table(groups):
+    """Threads (1 vs 2) and dtype (float64 vs float32) as ratios of medians."""
+    rows = []
+    for c in CONFIG_ORDER:
+        g = groups.get(f"threads {c}", {})
+        if "mlpfast_t1" in g and "mlpfast_t2" in g:
+            t1, t2 = g["mlpfast_t1"][1]["per_step_us"], g["mlpfast_t2"][1]["per_step_us"]
+            rows.append([f"threads {c}", f"1 thread {_us(t1)} µs", f"2 threads {_us(t2)} µs",
+                         f"speed-up {t1 / t2:.2f}×"])
+    g = groups.get("dtype mnist", {})
+    if "mlpfast_float32" in g and "mlpfast_float64" in g:
+        f32, f64 = g["mlpfast_float32"][1]["per_step_us"], g["mlpfast_float64"][1]["per_step_us"]
+        rows.append(["dtype mnist", f"float32 {_us(f32)} µs", f"float64 {_us(f64)} µs",
+                     f"f64/f32 {f64 / f32:.2f}×"])
+    return _table(["case", "a", "b", "ratio"], rows)
+
+
+def chart(speedups, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no chart", file=sys.stderr)
+        return False
+    configs = [c for c in CONFIG_ORDER if c in speedups]
+    peers = [p for p in TRAIN_PEERS if any(speedups[c].get(p) for c in configs)]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    width = 0.8 / max(len(peers), 1)
+    for i, p in enumerate(peers):
+        xs = [j + (i - (len(peers) - 1) / 2) * width for j in range(len(configs))]
+        ys = [speedups[c].get(p) or math.nan for c in configs]
+        bars = ax.bar(xs, ys, width, label=p)
+        for bar, y in zip(bars, ys):
+            if not math.isnan(y):
+                ax.annotate(f"{y:.2g}", (bar.get_x() + bar.get_width() / 2, y),
+                            ha="center", va="bottom", fontsize=7)
+    ax.axhline(1.0, color="black", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(configs)), configs)
+    ax.set_ylabel("mlpfast speed-up (peer median / mlpfast median)")
+    ax.set_title("SGD train step, float32, 2 threads: mlpfast vs peers (>1: mlpfast faster)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def render(groups, machine, when, note):
+    train, speedups = train_table(groups)
+    cpu = machine.get("cpu", {}).get("brand_raw", "")
+    parts = ["# mlpfast vs peers", "",
+             f"Run {when} on {cpu} ({machine.get('cpu', {}).get('count', '?')} cores), "
+             f"python {machine.get('python_version', '')}; every side at 2 threads. "
+             "Speed-ups are peer median / mlpfast median (>1: mlpfast faster).", ""]
+    if note:
+        parts += [f"Note: {note}", ""]
+    parts += ["## Train step (one SGD step, float32, per-step median over one-epoch rounds)", "",
+              train, "", "![speed-ups vs peers](results.png)", "",
+              "## Batch-1 inference latency (median µs)", "", infer_table(groups), "",
+              "## GEMM GFLOP/s (float32, 2 threads; largest layer of each config)", "",
+              gemm_table(groups), "",
+              "## mlpfast threads and dtype (train step)", "", mlpfast_pairs_table(groups), ""]
+    return "\n".join(parts), speedups
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("json", help="a --benchmark-json file of bench/test_bench_peers.py")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"),
+                    help="output prefix (writes .md and .png); default bench/results")
+    ap.add_argument("--note", default="", help="a line added to the report (e.g. machine load)")
+    args = ap.parse_args(argv)
+    groups, machine, when = load(args.json)
+    text, speedups = render(groups, machine, when, args.note)
+    with open(args.out + ".md", "w") as f:
+        f.write(text)
+    chart(speedups, args.out + ".png")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""mlpfast against its peers (PyTorch CPU, scikit-learn, hand-written NumPy).
+
+    python -m pytest bench/test_bench_peers.py --benchmark-only \
+        --benchmark-json=results.json
+    python bench/report.py results.json
+
+Groups (``benchmark.group``; ``extra_info`` holds config, side, per-step µs, GFLOP/s):
+
+1. ``train <config>``: one epoch of plain SGD over a fixed synthetic set,
+   reported per step.  mlpfast ``fit(epochs=1, shuffle=True)``; PyTorch on a
+   fixed batch (``torch_fixed``) and slicing permuted batches as fit does
+   (``torch_sliced``); a NumPy MLP; scikit-learn ``partial_fit`` (one epoch).
+2. ``infer <config>``: batch-1 inference latency.
+3. ``gemm <config> <op> MxNxK``: the three products of the config's largest
+   layer (forward X·W, dW = Xᵀ·δ, dX = δ·Wᵀ) and a 1024³ square product,
+   mlpfast's raw kernel against ``np.matmul(out=)``.
+4. ``threads <config>``: mlpfast train step with 1 and 2 threads.
+5. ``dtype mnist``: mlpfast train step in float32 and float64.
+
+Every side runs with 2 threads (torch.set_num_threads, mlpfast.set_num_threads,
+threadpoolctl for NumPy's BLAS and so scikit-learn) and is timed warm: one
+untimed epoch/call of its own right before its timed rounds, because switching
+thread runtimes otherwise measures their wake-up.  Within a group the sides run
+back to back (configs outer, sides inner) so their ratios share the machine's
+load.  Inputs are built outside the timed call; results are checked after.
+"""
+import numpy as np
+import pytest
+
+import mlpfast
+import peers
+from peers import CONFIGS, THREADS
+
+try:
+    import mlpfast.native as native
+except ImportError:  # pragma: no cover
+    native = None
+
+TRAIN_SIDES = ["mlpfast", "torch_fixed", "torch_sliced", "numpy", "sklearn"]
+INFER_SIDES = ["mlpfast_predict", "mlpfast_forward", "torch", "numpy", "sklearn"]
+ROUNDS = {"tiny": 20, "small": 15, "mnist": 9, "wide": 5}
+
+
+@pytest.fixture(autouse=True)
+def two_threads():
+    """Every side at THREADS threads; mlpfast's own setting restored after."""
+    old = mlpfast.get_num_threads()
+    mlpfast.set_num_threads(THREADS)
+    try:
+        import torch
+        torch.set_num_threads(THREADS)
+    except ImportError:
+        pass
+    limiter = peers.limit_blas_threads(THREADS)
+    yield
+    if limiter is not None:
+        limiter.restore_original_limits()
+    mlpfast.set_num_threads(old)
+
+
+def _params(side, model):
+    if side.startswith("mlpfast"):
+        return [p.copy() for p in model.params]
+    if side.startswith("torch"):
+        return peers.torch_params(model[0])
+    if side == "numpy":
+        return [w.copy() for w in model.W + model.b]
+    return peers.sklearn_params(model)
+
+
+def _median(benchmark):
+    """Median seconds, or None under --benchmark-disable (a smoke run: one call)."""
+    stats = benchmark.stats
+    return stats.stats.median if stats is not None else None
+
+
+def _time_epoch(benchmark, epoch, config, side, steps, sizes, batch, **info):
+    """pedantic: one untimed warm-up epoch, then ROUNDS timed epochs in a row."""
+    benchmark.pedantic(epoch, rounds=ROUNDS[config], iterations=1, warmup_rounds=1)
+    median = _median(benchmark)
+    if median is None:
+        return
+    benchmark.extra_info.update(
+        config=config, side=side, steps=steps, batch=batch,
+        per_step_us=median / steps * 1e6,
+        gflops=peers.step_flops(sizes, batch) * steps / median / 1e9, **info)
+
+
+def _check_trained(before, after):
+    assert len(before) == len(after)
+    assert all(np.isfinite(a).all() for a in after)
+    assert any(not np.array_equal(b, a) for b, a in zip(before, after))
+
+
+def _train_side(side, config, X, y):
+    """(model, epoch callable) for one training side."""
+    sizes, batch, _, _ = CONFIGS[config]
+    if side == "mlpfast":
+        net = peers.mlpfast_net(config, X.dtype)
+        return net, peers.mlpfast_epoch(net, X, y, batch)
+    if side.startswith("torch"):
+        pytest.importorskip("torch")
+        model = peers.torch_model(config, X.dtype)
+        make = peers.torch_fixed_epoch if side == "torch_fixed" else peers.torch_sliced_epoch
+        return model, make(*model, X, y, batch)
+    if side == "numpy":
+        model = peers.numpy_model(config, X.dtype)
+        return model, peers.numpy_epoch(model, X, y, batch)
+    pytest.importorskip("sklearn")
+    model = peers.sklearn_model(config, X, y)
+    return model, peers.sklearn_epoch(model, X, y)
+
+
+# ------------------------------------------------------------------ 1. train step
+
+@pytest.mark.parametrize("config,side", [(c, s) for c in CONFIGS for s in TRAIN_SIDES],
+                         ids=[f"{c}-{s}" for c in CONFIGS for s in TRAIN_SIDES])
+def test_train(benchmark, config, side):
+    benchmark.group = f"train {config}"
+    sizes, batch, _, n_batches = CONFIGS[config]
+    X, y = peers.make_data(config)
+    model, epoch = _train_side(side, config, X, y)
+    before = _params(side, model)
+    _time_epoch(benchmark, epoch, config, side, n_batches, sizes, batch,
+                threads=THREADS, dtype="float32")
+    _check_trained(before, _params(side, model))
+
+
+# ------------------------------------------------------------------ 2. batch-1 inference
+
+@pytest.mark.parametrize("config,side", [(c, s) for c in CONFIGS for s in INFER_SIDES],
+                         ids=[f"{c}-{s}" for c in CONFIGS for s in INFER_SIDES])
+def test_infer(benchmark, config, side):
+    benchmark.group = f"infer {config}"
+    sizes, _, loss, _ = CONFIGS[config]
+    X, y = peers.make_data(config)
+    x1 = np.ascontiguousarray(X[:1])
+    if side.startswith("mlpfast"):
+        net = peers.mlpfast_net(config)
+        fn = net.predict if side == "mlpfast_predict" else net.forward
+        fn(x1)
+        out = benchmark(fn, x1)
+    elif side == "torch":
+        torch = pytest.importorskip("torch")
+        model = peers.torch_model(config)[0].eval()
+        xt = torch.from_numpy(x1)
+        with torch.inference_mode():
+            model(xt)
+            out = benchmark(model, xt).numpy()
+    elif side == "numpy":
+        model = peers.numpy_model(config)
+        model.forward(x1)
+        out = benchmark(model.forward, x1)
+    else:
+        pytest.importorskip("sklearn")
+        model = peers.sklearn_model(config, X, y)
+        model.predict(x1)
+        out = benchmark(model.predict, x1)
+    if _median(benchmark) is not None:
+        benchmark.extra_info.update(config=config, side=side,
+                                    latency_us=_median(benchmark) * 1e6)
+    out = np.asarray(out)
+    assert out.shape[0] == 1 and np.isfinite(out.astype(np.float64)).all()
+
+
+# ------------------------------------------------------------------ 3. GEMM GFLOP/s
+
+def _gemm_products():
+    """(group label, M, N, K, trans_a, trans_b) for the largest layer of each config
+    (where a train step spends its time), plus a 1024³ square product."""
+    out = []
+    for name, (sizes, batch, _, _) in CONFIGS.items():
+        fan_in, fan_out = max(zip(sizes[:-1], sizes[1:]), key=lambda p: p[0] * p[1])
+        out += [(f"{name} forward", batch, fan_out, fan_in, False, False),
+                (f"{name} dW", fan_in, fan_out, batch, True, False),
+                (f"{name} dX", batch, fan_in, fan_out, False, True)]
+    return out + [("square", 1024, 1024, 1024, False, False)]
+
+
+GEMMS = _gemm_products()
+GEMM_CASES = [(g, side) for g in GEMMS for side in ("mlpfast", "numpy")]
+
+
+@pytest.mark.parametrize("product,side", GEMM_CASES,
+                         ids=[f"{g[0].replace(' ', '-')}-{s}" for g, s in GEMM_CASES])
+def test_gemm(benchmark, product, side):
+    label, M, N, K, trans_a, trans_b = product
+    benchmark.group = f"gemm {label} {M}x{N}x{K}"
+    rng = np.random.default_rng(0)
+    A = rng.uniform(-1, 1, (K, M) if trans_a else (M, K)).astype(np.float32)
+    B = rng.uniform(-1, 1, (N, K) if trans_b else (K, N)).astype(np.float32)
+    C = np.empty((M, N), np.float32)
+    if side == "mlpfast":
+        if native is None:
+            pytest.skip("native backend not built")
+        raw = native.gemm.raw
+
+        def fn():
+            raw(C, A, B, trans_a, trans_b, False, THREADS)
+    else:
+        a, b = (A.T if trans_a else A), (B.T if trans_b else B)
+
+        def fn():
+            np.matmul(a, b, out=C)
+    fn()
+    benchmark(fn)
+    median = _median(benchmark)
+    if median is not None:
+        benchmark.extra_info.update(config=label.split()[0], op=label.split()[-1], side=side,
+                                    shape=f"{M}x{N}x{K}",
+                                    gflops=2.0 * M * N * K / median / 1e9)
+    want = (A.T if trans_a else A).astype(np.float64) @ (B.T if trans_b else B).astype(np.float64)
+    np.testing.assert_allclose(C, want, rtol=1e-4, atol=1e-5 * np.sqrt(K))
+
+
+# ------------------------------------------------------------------ 4. threads, 5. dtype
+
+THREAD_CASES = [(c, t) for c in ("mnist", "wide") for t in (1, 2)]
+
+
+@pytest.mark.parametrize("config,n_threads", THREAD_CASES,
+                         ids=[f"{c}-t{t}" for c, t in THREAD_CASES])
+def test_threads(benchmark, config, n_threads):
+    benchmark.group = f"threads {config}"
+    sizes, batch, _, n_batches = CONFIGS[config]
+    X, y = peers.make_data(config)
+    mlpfast.set_num_threads(n_threads)
+    net = peers.mlpfast_net(config)
+    before = _params("mlpfast", net)
+    _time_epoch(benchmark, peers.mlpfast_epoch(net, X, y, batch), config,
+                f"mlpfast_t{n_threads}", n_batches, sizes, batch,
+                threads=n_threads, dtype="float32")
+    _check_trained(before, _params("mlpfast", net))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_dtype(benchmark, dtype):
+    config = "mnist"
+    benchmark.group = f"dtype {config}"
+    sizes, batch, _, n_batches = CONFIGS[config]
+    X, y = peers.make_data(config, dtype)
+    net = peers.mlpfast_net(config, dtype)
+    before = _params("mlpfast", net)
+    _time_epoch(benchmark, peers.mlpfast_epoch(net, X, y, batch), config,
+                f"mlpfast_{np.dtype(dtype).name}", n_batches, sizes, batch,
+                threads=THREADS, dtype=np.dtype(dtype).name)
+    _check_trained(before, _params("mlpfast", net))

@@ -1,13 +1,14 @@
-/* The three micro-kernels of one dtype and their blocking: included once per
- * dtype by gemm.c with T (float or double), F(name) (suffixes the dtype) and
- * VS(_mm_op) (appends the intrinsic suffix _ps or _pd) defined.
+/* The micro-kernels of one dtype for the three paths, and their blocking:
+ * included once per dtype by gemm.c with T (float or double), MLPF_F64 (0 / 1),
+ * F(name) (suffixes the dtype) and VS(_mm_op) (appends _ps or _pd) defined.
  *
  * Blocking (measured on a 2-core AVX-512 Xeon, 48 KiB L1d, 2 MiB L2 per core):
  *   path      MR x NR (f32 | f64)   row kernels   KC (f32|f64)  MC    NC (f32|f64)
  *   avx512    14 x 32 | 14 x 16     8, 4, 2, 1    256 | 128     168   1024
  *   avx2       6 x 16 |  6 x 8      4, 2, 1       256           144   1024 | 512
  *   generic    4 x 8  |  4 x 8      2, 1          256           128   1024
- * plus a 1 x 4NR kernel (wide1) for single rows against op(B) read in place.
+ * plus a 1 x 4NR kernel (wide1) for single rows against op(B) read in place,
+ * and (AVX-512) a gather-based pack of transposed B micro-panels.
  * The MR-row micro-panel of A (MR x KC) stays in L1 while the B panel
  * (KC x NC, about 1 MiB) streams from L2 through it.
  * KC is part of the arithmetic (it fixes where partial sums meet C), so it is a
@@ -171,7 +172,7 @@ static void F(pack_bt_avx512)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, T *dst)
 #endif
 #undef WRITEBACK
 
-/* {MR, NR, KC, MC, NC, ukernel, {row kernels}} per path, indexed by MLPF_SIMD_* */
+/* {MR, NR, KC, MC, NC, ukernel, {row kernels}, wide1, pack_bt} per path, by MLPF_SIMD_* */
 static const F(kdesc) F(kdescs)[MLPF_SIMD_COUNT] = {
     {4, 8, 256, 128, 1024, F(ukr_generic_4), {{2, F(ukr_generic_2)}, {1, F(ukr_generic_1)}}, NULL,
      NULL},

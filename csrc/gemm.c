@@ -174,6 +174,7 @@ static void plan_gemm(struct plan *P, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int
 /* ---------------------------------------------------------------- the two dtypes */
 
 #define T float
+#define MLPF_F64 0
 #define F(name) name##_f32
 #define VS(op) op##_ps
 #define VT256 __m256
@@ -181,12 +182,14 @@ static void plan_gemm(struct plan *P, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int
 #include "gemm_kernels.h"
 #include "gemm_driver.h"
 #undef T
+#undef MLPF_F64
 #undef F
 #undef VS
 #undef VT256
 #undef VT512
 
 #define T double
+#define MLPF_F64 1
 #define F(name) name##_f64
 #define VS(op) op##_pd
 #define VT256 __m256d
@@ -194,6 +197,7 @@ static void plan_gemm(struct plan *P, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int
 #include "gemm_kernels.h"
 #include "gemm_driver.h"
 #undef T
+#undef MLPF_F64
 #undef F
 #undef VS
 #undef VT256

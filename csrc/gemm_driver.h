@@ -33,7 +33,8 @@ static void F(pack_a)(int ta, const T *A, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t
 /* op(B)[p0:p0+kc, j0:j0+n] into NR-column micro-panels (micro-panel p at
  * buf + p*nr*kc), k-major, the last one zero-padded. */
 static void F(pack_b)(int tb, const T *B, ptrdiff_t ldb, ptrdiff_t p0, ptrdiff_t kc,
-                      ptrdiff_t j0, ptrdiff_t n, int nr, T *buf)
+                      ptrdiff_t j0, ptrdiff_t n, int nr, T *buf,
+                      void (*pack_bt)(const T *, ptrdiff_t, ptrdiff_t, T *))
 {
     const ptrdiff_t full = n / nr, rem = n % nr, panel = (ptrdiff_t)nr * kc;
     if (!tb) {                  /* B stored K x N: walk it row by row (one stream) */
@@ -53,6 +54,10 @@ static void F(pack_b)(int tb, const T *B, ptrdiff_t ldb, ptrdiff_t p0, ptrdiff_t
         for (ptrdiff_t p = 0; p * nr < n; p++) {
             T *dst = buf + p * panel;
             int nn = (int)(n - p * nr < nr ? n - p * nr : nr);
+            if (pack_bt && nn == nr && ldb <= INT32_MAX / MLPF_MAX_NR) {   /* 32-bit gathers */
+                pack_bt(B + (j0 + p * nr) * ldb + p0, ldb, kc, dst);
+                continue;
+            }
             for (int j = 0; j < nn; j++) rows[j] = B + (j0 + p * nr + j) * ldb + p0;
             for (ptrdiff_t k = 0; k < kc; k++, dst += nr) {
                 for (int j = 0; j < nn; j++) dst[j] = rows[j][k];
@@ -142,9 +147,10 @@ static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, 
             const int first = pc == 0 && !J->accumulate, last = pc + kc == J->K;
 
             if (!b_inplace)
-                F(pack_b)(J->tb, J->B, J->ldb, pc, kc, jc, ncur, nr, bbuf);
+                F(pack_b)(J->tb, J->B, J->ldb, pc, kc, jc, ncur, nr, bbuf, d->pack_bt);
             else if (ncur % nr)     /* only the ragged last micro-panel */
-                F(pack_b)(0, J->B, J->ldb, pc, kc, jc + (npanels - 1) * nr, ncur % nr, nr, bbuf);
+                F(pack_b)(0, J->B, J->ldb, pc, kc, jc + (npanels - 1) * nr, ncur % nr, nr, bbuf,
+                          NULL);
 
             for (ptrdiff_t i0 = m0; i0 < m1; i0 += mc) {
                 const ptrdiff_t mcur = m1 - i0 < mc ? m1 - i0 : mc;

@@ -1,13 +1,14 @@
-/* The three micro-kernels of one dtype and their blocking: included once per
- * dtype by gemm.c with T (float or double), F(name) (suffixes the dtype) and
- * VS(_mm_op) (appends the intrinsic suffix _ps or _pd) defined.
+/* The micro-kernels of one dtype for the three paths, and their blocking:
+ * included once per dtype by gemm.c with T (float or double), MLPF_F64 (0 / 1),
+ * F(name) (suffixes the dtype) and VS(_mm_op) (appends _ps or _pd) defined.
  *
  * Blocking (measured on a 2-core AVX-512 Xeon, 48 KiB L1d, 2 MiB L2 per core):
  *   path      MR x NR (f32 | f64)   row kernels   KC (f32|f64)  MC    NC (f32|f64)
  *   avx512    14 x 32 | 14 x 16     8, 4, 2, 1    256 | 128     168   1024
  *   avx2       6 x 16 |  6 x 8      4, 2, 1       256           144   1024 | 512
  *   generic    4 x 8  |  4 x 8      2, 1          256           128   1024
- * plus a 1 x 4NR kernel (wide1) for single rows against op(B) read in place.
+ * plus a 1 x 4NR kernel (wide1) for single rows against op(B) read in place,
+ * and (AVX-512) a gather-based pack of transposed B micro-panels.
  * The MR-row micro-panel of A (MR x KC) stays in L1 while the B panel
  * (KC x NC, about 1 MiB) streams from L2 through it.
  * KC is part of the arithmetic (it fixes where partial sums meet C), so it is a
@@ -28,6 +29,8 @@ typedef struct {
     /* one row, WIDE * NR columns: a lone row (M = 1, batch-1 inference) read in
      * place needs that many independent sums in flight to hide FMA latency */
     F(ukr_fn) wide1;
+    /* optional fast pack of one full transposed B micro-panel (see pack_b) */
+    void (*pack_bt)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, T *dst);
 } F(kdesc);
 
 /* The edge write-back shared by every kernel of this dtype: one add per element,
@@ -135,20 +138,44 @@ static void F(writeback)(T *c, ptrdiff_t ldc, const T *tile, int ldt, int m, int
 #include "gemm_ukernel.h"
 #include "gemm_ukernel_undef.h"
 
+/* One NR-column micro-panel of op(B) = B^T: dst[k*NR + j] = src[j*ldb + k].
+ * Each vector of NR/2 columns is one gather (about 2x the scalar transpose). */
+__attribute__((target("avx512f,avx512vl,avx512dq")))
+static void F(pack_bt_avx512)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, T *dst)
+{
+    const T *src2 = src + VL_ * ldb;
+#if MLPF_F64
+    __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                     _mm256_set1_epi32((int)ldb));
+#define GATHER(p) _mm512_i32gather_pd(idx, (p), 8)
+#else
+    __m512i idx = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32((int)ldb));
+#define GATHER(p) _mm512_i32gather_ps(idx, (p), 4)
+#endif
+    for (ptrdiff_t k = 0; k < kc; k++, dst += 2 * VL_) {
+        VS(_mm512_storeu)(dst, GATHER(src + k));
+        VS(_mm512_storeu)(dst + VL_, GATHER(src2 + k));
+    }
+#undef GATHER
+}
+
 #define AVX2_KERNELS F(ukr_avx2_6), {{4, F(ukr_avx2_4)}, {2, F(ukr_avx2_2)}, {1, F(ukr_avx2_1)}}, \
-    F(ukr_avx2_1w)
+    F(ukr_avx2_1w), NULL
 #define AVX512_KERNELS F(ukr_avx512_14), \
     {{8, F(ukr_avx512_8)}, {4, F(ukr_avx512_4)}, {2, F(ukr_avx512_2)}, {1, F(ukr_avx512_1)}}, \
-    F(ukr_avx512_1w)
+    F(ukr_avx512_1w), F(pack_bt_avx512)
 #else
-#define AVX2_KERNELS NULL, {{1, NULL}}, NULL   /* never selected: mlpf_simd_supported says no */
-#define AVX512_KERNELS NULL, {{1, NULL}}, NULL
+#define AVX2_KERNELS NULL, {{1, NULL}}, NULL, NULL  /* never selected: not supported */
+#define AVX512_KERNELS NULL, {{1, NULL}}, NULL, NULL
 #endif
 #undef WRITEBACK
 
-/* {MR, NR, KC, MC, NC, ukernel, {row kernels}} per path, indexed by MLPF_SIMD_* */
+/* {MR, NR, KC, MC, NC, ukernel, {row kernels}, wide1, pack_bt} per path, by MLPF_SIMD_* */
 static const F(kdesc) F(kdescs)[MLPF_SIMD_COUNT] = {
-    {4, 8, 256, 128, 1024, F(ukr_generic_4), {{2, F(ukr_generic_2)}, {1, F(ukr_generic_1)}}, NULL},
+    {4, 8, 256, 128, 1024, F(ukr_generic_4), {{2, F(ukr_generic_2)}, {1, F(ukr_generic_1)}}, NULL,
+     NULL},
     {6, VL_, 256, 144, F32 ? 1024 : 512, AVX2_KERNELS},
     {14, 2 * VL_, F32 ? 256 : 128, 168, 1024, AVX512_KERNELS},
 };

@@ -14,6 +14,7 @@ Design
 * No ``-march=native`` and no ``-ffast-math``: the GEMM micro-kernels carry
   ``target`` attributes and are picked at run time from the CPU's features.
 """
+import glob
 import os
 import shutil
 import subprocess
@@ -86,6 +87,7 @@ def extension(name, sources):
         "mlpfast." + name,
         sources=["csrc/%s.pyx" % name] + ["csrc/%s" % s for s in sources],
         include_dirs=["csrc", numpy.get_include()],
+        depends=sorted(glob.glob("csrc/*.h")),
         define_macros=macros,
         extra_compile_args=cflags,
         extra_link_args=OPENMP + ["-lm"],

@@ -1,5 +1,10 @@
 """Dense layers: Z = A_prev W + b, A = f(Z), and the layer's share of the δ recurrence.
 
+Layers call the kernels' raw entry points (``kernel.raw``, normalised
+arguments: activation codes, no checks): every array here is a buffer the
+network made with the right shape and dtype, and X and y were checked once at
+the API, so per-call checks would only cost time.
+
 A layer does not own its parameters: ``W``, ``b`` (and prelu's ``gamma``) are
 views into the network's flat parameter buffers, and ``dW``, ``db``,
 ``dgamma`` views into its flat gradient buffers, so that an optimiser step is
@@ -88,15 +93,15 @@ class Dense:
         """Z = X W + b ; A = f(Z).   X (N, n_in) -> A (N, n_out)."""
         self._buffers(X.shape[0])
         self.X = X
-        kernels.linear_forward(self.Z, None if self.A is self.Z else self.A, X, self._W,
-                               self._b, self.activation, self._gamma, n_threads)
+        kernels.linear_forward.raw(self.Z, None if self.A is self.Z else self.A, X, self._W,
+                                   self._b, self.code, self._gamma, n_threads)
         return self.A
 
     def drop(self, kernels, rate, seed, n_threads):
         """D = A ⊙ keep/(1 − rate), the mask of `seed` (training only); returns D."""
         if self.D is None:
             self.D = np.empty_like(self.Z)
-        kernels.dropout(self.D, self.A, rate, seed, n_threads)
+        kernels.dropout.raw(self.D, self.A, rate, seed, n_threads)
         return self.D
 
     def backward(self, kernels, prev, l2, n_threads, prev_mask=None):
@@ -104,20 +109,22 @@ class Dense:
         (δ Wᵀ) ⊙ f'_prev(Z_prev), written into prev.delta (prev None: first layer).
         prev_mask: (rate, seed) of the dropout applied to prev's output, if any."""
         if prev is None:
-            kernels.linear_backward(self.dW, self.db, None, self.X, self._W, self.delta,
-                                    l2, "identity", None, None, n_threads)
+            kernels.linear_backward.raw(self.dW, self.db, None, self.X, self._W, self.delta,
+                                        l2, 0, None, None, n_threads)
         elif prev.is_prelu:   # dγ needs ∂J/∂A_prev = δ Wᵀ before the product with f'
-            kernels.linear_backward(self.dW, self.db, prev._dA, self.X, self._W, self.delta,
-                                    l2, "identity", None, None, n_threads)
+            kernels.linear_backward.raw(self.dW, self.db, prev._dA, self.X, self._W, self.delta,
+                                        l2, 0, None, None, n_threads)
             if prev_mask is not None:
-                kernels.dropout(prev._dA, prev._dA, *prev_mask, n_threads)
-            kernels.activation_backward(prev.delta, prev._dA, prev.Z, prev.A, prev.activation,
-                                        prev._gamma, prev.dgamma, n_threads)
+                kernels.dropout.raw(prev._dA, prev._dA, *prev_mask, n_threads)
+            kernels.activation_backward.raw(prev.delta, prev._dA, prev.Z, prev.A, prev.code,
+                                            prev._gamma, prev.dgamma, n_threads)
         else:
-            kernels.linear_backward(self.dW, self.db, prev.delta, self.X, self._W, self.delta,
-                                    l2, prev.activation, prev.Z, prev.A, n_threads)
+            kernels.linear_backward.raw(self.dW, self.db, prev.delta, self.X, self._W,
+                                        self.delta, l2, prev.code,
+                                        prev.Z if prev.code else None,
+                                        prev.A if prev.code else None, n_threads)
             if prev_mask is not None:
-                kernels.dropout(prev.delta, prev.delta, *prev_mask, n_threads)
+                kernels.dropout.raw(prev.delta, prev.delta, *prev_mask, n_threads)
 
     def __repr__(self):
         return f"Dense({self.n_in} -> {self.n_out}, {self.activation})"

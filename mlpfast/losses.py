@@ -1,5 +1,8 @@
 """Losses as the network sees them: target encoding, the loss kernel, predictions.
 
+Kernels are called raw (no per-call checks): ``targets`` checked y once, and
+the other arrays are the network's own buffers.
+
 Each loss takes the output layer's activations ``out`` (N, m_L), computes
 J (mean over the batch) and ∂J/∂out through its kernel, and owns its link
 function (softmax, sigmoid, identity) for ``predict`` / ``predict_proba``.
@@ -61,11 +64,11 @@ class CrossEntropy(Loss):
         return np.ascontiguousarray(y, dtype=np.int64)
 
     def __call__(self, kernels, d_out, scratch, out, targets, n_threads):
-        return kernels.softmax_cross_entropy(d_out, scratch, out, targets, n_threads)
+        return kernels.softmax_cross_entropy.raw(d_out, scratch, out, targets, n_threads)
 
     def proba(self, kernels, out, n_threads):
         P, scratch = np.empty_like(out), np.empty_like(out)
-        kernels.softmax_cross_entropy(scratch, P, out, np.zeros(out.shape[0], np.int64),
+        kernels.softmax_cross_entropy.raw(scratch, P, out, np.zeros(out.shape[0], np.int64),
                                       n_threads)
         return P
 
@@ -92,11 +95,11 @@ class BinaryCrossEntropy(Loss):
         return np.ascontiguousarray(y, dtype=dtype)
 
     def __call__(self, kernels, d_out, scratch, out, targets, n_threads):
-        return kernels.sigmoid_binary_cross_entropy(d_out, scratch, out, targets, n_threads)
+        return kernels.sigmoid_binary_cross_entropy.raw(d_out, scratch, out, targets, n_threads)
 
     def proba(self, kernels, out, n_threads):
         P, scratch = np.empty_like(out), np.empty_like(out)
-        kernels.sigmoid_binary_cross_entropy(scratch, P, out, np.zeros_like(out), n_threads)
+        kernels.sigmoid_binary_cross_entropy.raw(scratch, P, out, np.zeros_like(out), n_threads)
         return np.column_stack([1 - P[:, 0], P[:, 0]]) if out.shape[1] == 1 else P
 
     def predict(self, out):
@@ -120,7 +123,7 @@ class MeanSquaredError(Loss):
         return np.ascontiguousarray(y, dtype=dtype)
 
     def __call__(self, kernels, d_out, scratch, out, targets, n_threads):
-        return kernels.mean_squared_error(d_out, out, targets, n_threads)
+        return kernels.mean_squared_error.raw(d_out, out, targets, n_threads)
 
     def predict(self, out):
         return out[:, 0].copy() if out.shape[1] == 1 else out.copy()

@@ -137,8 +137,8 @@ class MLP:
                              n_threads)
         dA = self._scratch(1)
         loss = self.loss(self.kernels, dA, self._scratch(), last.A, targets, n_threads)
-        self.kernels.activation_backward(last.delta, dA, last.Z, last.A, last.activation,
-                                         last._gamma, last.dgamma, n_threads)
+        self.kernels.activation_backward.raw(last.delta, dA, last.Z, last.A, last.code,
+                                             last._gamma, last.dgamma, n_threads)
         return loss
 
     def _backpropagate(self, n_threads, masks=None):
@@ -185,8 +185,8 @@ class MLP:
         for layer in self.layers:
             Z = np.empty((A.shape[0], layer.n_out), self.dtype)
             out = Z if layer.code == 0 else np.empty_like(Z)
-            self.kernels.linear_forward(Z, None if out is Z else out, A, layer._W, layer._b,
-                                        layer.activation, layer._gamma, n_threads)
+            self.kernels.linear_forward.raw(Z, None if out is Z else out, A, layer._W,
+                                            layer._b, layer.code, layer._gamma, n_threads)
             A = out
         return A
 

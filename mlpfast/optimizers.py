@@ -41,9 +41,9 @@ class Optimizer:
             self._update(kernels, theta, self.state[i], g, lr, i == 0, n_threads)
 
     def _update(self, kernels, theta, state, g, lr, is_weights, n_threads):
-        kernel = getattr(kernels, f"{self.name}_update")
-        kernel(theta, *(state[s] for s in self.slots), g, lr, *self.hyper().values(),
-               n_threads=n_threads)
+        kernel = getattr(kernels, f"{self.name}_update").raw   # validated hyper-parameters
+        kernel(theta, *(state[s] for s in self.slots), g, float(lr), *self.hyper().values(),
+               n_threads)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "name")
@@ -118,9 +118,9 @@ class Adam(Optimizer):
                 "weight_decay": self.weight_decay}
 
     def _update(self, kernels, theta, state, g, lr, is_weights, n_threads):
-        kernels.adam_update(theta, state["s"], state["r"], g, lr, self.beta1, self.beta2,
-                            self.eps, self.t, self.weight_decay if is_weights else 0.0,
-                            n_threads=n_threads)
+        kernels.adam_update.raw(theta, state["s"], state["r"], g, float(lr), self.beta1,
+                                self.beta2, self.eps, self.t,
+                                self.weight_decay if is_weights else 0.0, n_threads)
 
 
 class AdamW(Adam):

@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from . import _backend, optimizers as _optimizers, schedules as _schedules
+from ._kernel_checks import _scalar
 from ._threads import get_num_threads
 from ._validation import fraction, positive_int
 from .reference.masks import splitmix64
@@ -172,7 +173,8 @@ def fit(net, X, y, epochs=10, batch_size=32, optimizer="adam", learning_rate=1e-
     best, best_loss, waited = None, math.inf, 0
     with _Interrupt() as interrupt:
         for epoch in range(epochs):
-            lr = schedule(epoch, opt.learning_rate, history)
+            lr = _scalar("learning rate from lr_schedule", schedule(epoch, opt.learning_rate,
+                                                                    history), low=0.0, low_open=True)
             order = net.rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
             epoch_seed = int(net.rng.integers(0, 2 ** 63)) if net.dropout else 0
             t0 = time.perf_counter()

@@ -275,3 +275,35 @@ def test_fit_makes_no_copy_of_a_ready_X():
     from mlpfast._validation import as_features
     X = np.zeros((10, 7), np.float32)
     assert as_features(X, 7, np.dtype(np.float32)) is X
+
+
+def test_verbose_prints_a_line_per_epoch_without_tqdm(monkeypatch, capsys):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name.startswith("tqdm"):
+            raise ImportError("no tqdm here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    X, y = _data(n=50)
+    mlpfast.MLP([7, 4, 3], seed=0).fit(X, y, epochs=3, verbose=True)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("epoch 1/3")
+    assert "loss=" in lines[0] and "samples_per_s=" in lines[0]
+
+
+@pytest.mark.parametrize("engine", [True, False])
+def test_one_sgd_step_is_theta_minus_lr_times_the_gradient(engine):
+    X, y = _data(n=20)
+    net = mlpfast.MLP([7, 5, 3], dtype="float64", l2=0.01, seed=0)
+    before = [p.copy() for p in net.params]
+    _, grads = net.loss_and_grads(X, y)
+    net.fit(X, y, epochs=1, batch_size=20, optimizer="sgd", learning_rate=0.5, shuffle=False,
+            engine=engine)
+    expected = [b - 0.5 * g for b, g in zip(before, [
+        np.concatenate([dW.ravel() for dW, _ in grads]),
+        np.concatenate([db for _, db in grads])])]
+    for p, e in zip(net.params, expected):
+        np.testing.assert_allclose(p, e, rtol=1e-14, atol=1e-15)

@@ -25,7 +25,9 @@ def run_python(code, **env):
 def test_build_info_reports_native_openmp_and_simd(nat):
     info = mlpfast.build_info()
     assert info["native"] is True and info["backend"] == "native"
-    assert info["openmp"] is True
+    assert info["openmp"] == ("-fopenmp" in info["flags"])     # a serial build says so
+    if os.environ.get("CI"):
+        assert info["openmp"] is True, "CI builds must have OpenMP"
     assert info["simd"] in ("avx512", "avx2", "generic")
     assert info["simd"] in info["simd_supported"]
     assert info["num_threads"] == mlpfast.get_num_threads() >= 1

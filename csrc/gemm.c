@@ -67,6 +67,11 @@
 #ifndef DIRECT_MNK
 #define DIRECT_MNK (128.0 * 128 * 128)
 #endif
+/* op(A) with up to SMALLM rows against op(B) = B (not transposed) takes the
+ * small-M path: B streamed in place, no packing, no allocation. */
+#ifndef SMALLM
+#define SMALLM 8
+#endif
 #ifndef PAR_FLOPS
 #define PAR_FLOPS (2.0 * 128 * 128 * 128)
 #endif

@@ -167,6 +167,40 @@ static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, 
     }
 }
 
+/* C[0:M, n0:n1] for M <= SMALLM rows against op(B) = B read in place (no
+ * packing, no buffer; see gemm_smallm.h): per KC block, the rows in chunks of
+ * 8 / 4 / 2 / 1, each against column strips of NV vectors, widest first, the
+ * last vector masked. */
+static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1)
+{
+    const F(kdesc) *d = J->d;
+    const int vl = d->vl;
+    const ptrdiff_t sai = J->ta ? 1 : J->lda, sak = J->ta ? J->lda : 1;
+    for (ptrdiff_t pc = 0; pc < J->K; pc += d->kc) {
+        const ptrdiff_t kc = J->K - pc < d->kc ? J->K - pc : d->kc;
+        const int first = pc == 0 && !J->accumulate;
+        const T *b = J->B + pc * J->ldb;
+        for (ptrdiff_t i0 = 0; i0 < J->M;) {
+            const ptrdiff_t left = J->M - i0;
+            const int lr = left >= 8 ? 3 : left >= 4 ? 2 : left >= 2 ? 1 : 0;
+            const T *a = J->A + i0 * sai + pc * sak;
+            T *c = J->C + i0 * J->ldc;
+            for (ptrdiff_t j = n0; j < n1;) {
+                const ptrdiff_t nvec = cdiv(n1 - j, vl);
+                int lv = 4;
+                while (lv > 0 && (!d->sm[lr][lv] || ((ptrdiff_t)1 << lv) > nvec)) lv--;
+                ptrdiff_t w = (ptrdiff_t)vl << lv;
+                int nlast = vl;
+                if (j + w > n1) { nlast = (int)(n1 - j - (w - vl)); w = n1 - j; }
+                d->sm[lr][lv](kc, a, sai, sak, b + j, J->ldb, c + j, J->ldc, nlast, first);
+                j += w;
+            }
+            i0 += (ptrdiff_t)1 << lr;
+        }
+    }
+    if (J->epi) J->epi(J->ctx, 0, J->M, n0, n1);
+}
+
 /* Thread t of nth takes cell t of the plan's pm x pn grid over C. */
 static void F(worker)(const F(job) *J, int t, int nth)
 {
@@ -188,6 +222,13 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
     const F(kdesc) *d = &F(kdescs)[mlpf_simd_get()];
     F(job) J;
     if (M < 1 || N < 1 || K < 1) return 0;
+    if (M <= SMALLM && !trans_b) {
+        J.d = d; J.ta = trans_a; J.tb = 0; J.accumulate = accumulate;
+        J.M = M; J.N = N; J.K = K; J.A = A; J.lda = lda; J.B = B; J.ldb = ldb;
+        J.C = C; J.ldc = ldc; J.epi = epi; J.ctx = ctx;
+        F(smallm)(&J, 0, N);
+        return 0;
+    }
     plan_gemm(&J.P, M, N, K, d->mr, d->nr, d->mc, d->nc, n_threads);
     J.d = d; J.ta = trans_a; J.tb = trans_b; J.accumulate = accumulate;
     J.M = M; J.N = N; J.K = K; J.A = A; J.lda = lda; J.B = B; J.ldb = ldb;

@@ -201,12 +201,12 @@ static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1)
     if (J->epi) J->epi(J->ctx, 0, J->M, n0, n1);
 }
 
-/* Thread t of nth takes cell t of the plan's pm x pn grid over C. */
-static void F(worker)(const F(job) *J, int t, int nth)
+/* Thread t of nth: cells of the plan's pm x pn grid over C, shared out by S. */
+static void F(worker)(const F(job) *J, struct share *S, int t)
 {
     const struct plan *P = &J->P;
     T *bbuf = J->mem + t * (J->blen + J->alen);
-    for (ptrdiff_t cell = t; cell < P->pm * P->pn; cell += nth) {
+    for (int pos = 0, cell; (cell = share_next(S, t, &pos)) >= 0;) {
         ptrdiff_t gi = cell / P->pn, gj = cell % P->pn;
         ptrdiff_t m0 = gi * P->mstep, m1 = m0 + P->mstep < J->M ? m0 + P->mstep : J->M;
         ptrdiff_t n0 = gj * P->nstep, n1 = n0 + P->nstep < J->N ? n0 + P->nstep : J->N;
@@ -226,6 +226,27 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
         J.d = d; J.ta = trans_a; J.tb = 0; J.accumulate = accumulate;
         J.M = M; J.N = N; J.K = K; J.A = A; J.lda = lda; J.B = B; J.ldb = ldb;
         J.C = C; J.ldc = ldc; J.epi = epi; J.ctx = ctx;
+        /* threads split N into cells of whole cache lines, shared out by S */
+        int nt = (n_threads > 1 && 2.0 * M * N * K >= SMALLM_PAR_FLOPS) ? n_threads : 1;
+        const ptrdiff_t line = 64 / (ptrdiff_t)sizeof(T), lines = cdiv(N, line);
+        if (nt > lines) nt = (int)lines;
+#ifdef _OPENMP
+        if (nt > 1) {
+            ptrdiff_t ncell = nt * SMALLM_CELLS;
+            while (ncell > nt && (ncell > lines || ncell > MAX_CELLS)) ncell -= nt;
+            const ptrdiff_t step = round_up(cdiv(N, ncell), line);
+            struct share S;
+            share_init(&S, ncell, nt);
+#pragma omp parallel num_threads(nt)
+            {
+                for (int pos = 0, cell; (cell = share_next(&S, omp_get_thread_num(), &pos)) >= 0;) {
+                    const ptrdiff_t n0 = cell * step;
+                    if (n0 < N) F(smallm)(&J, n0, n0 + step < N ? n0 + step : N);
+                }
+            }
+            return 0;
+        }
+#endif
         F(smallm)(&J, 0, N);
         return 0;
     }
@@ -243,13 +264,15 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
     J.mem = (T *)aligned_block((size_t)((J.blen + J.alen) * J.P.nt) * sizeof(T));
     if (!J.mem) return -1;
 
+    struct share S;
+    share_init(&S, J.P.ncell, J.P.nt);
 #ifdef _OPENMP
     if (J.P.nt > 1) {
 #pragma omp parallel num_threads(J.P.nt)
-        F(worker)(&J, omp_get_thread_num(), omp_get_num_threads());
+        F(worker)(&J, &S, omp_get_thread_num());
     } else
 #endif
-        F(worker)(&J, 0, 1);
+        F(worker)(&J, &S, 0);
     aligned_free(J.mem);
     return 0;
 }

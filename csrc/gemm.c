@@ -73,7 +73,7 @@
 #define SMALLM 8
 #endif
 #ifndef CELLS_PER_THREAD    /* of the packed path, for work sharing */
-#define CELLS_PER_THREAD 2
+#define CELLS_PER_THREAD 1
 #endif
 #ifndef SMALLM_CELLS        /* of the small-M path */
 #define SMALLM_CELLS 4

@@ -7,7 +7,8 @@
 /* op(A)[i0:i0+m, p0:p0+kc] into MR-row micro-panels, k-major, zero-padded rows
  * (the row kernels never read the padding; it keeps the panel well defined). */
 static void F(pack_a)(int ta, const T *A, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t m,
-                      ptrdiff_t p0, ptrdiff_t kc, int mr, T *buf)
+                      ptrdiff_t p0, ptrdiff_t kc, int mr, T *buf,
+                      void (*pack_an)(const T *, ptrdiff_t, ptrdiff_t, T *))
 {
     for (ptrdiff_t ir = 0; ir < m; ir += mr, buf += (ptrdiff_t)mr * kc) {
         int mm = (int)(m - ir < mr ? m - ir : mr);
@@ -18,6 +19,8 @@ static void F(pack_a)(int ta, const T *A, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t
                 for (int i = 0; i < mm; i++) dst[i] = src[i];
                 for (int i = mm; i < mr; i++) dst[i] = 0;
             }
+        } else if (pack_an && mm == mr && lda <= INT32_MAX / MLPF_MAX_MR) {  /* gathers */
+            pack_an(A + (i0 + ir) * lda + p0, lda, kc, buf);
         } else {                /* A stored M x K: mm rows streamed side by side */
             const T *rows[MLPF_MAX_MR];
             for (int i = 0; i < mm; i++) rows[i] = A + (i0 + ir + i) * lda + p0;
@@ -34,15 +37,18 @@ static void F(pack_a)(int ta, const T *A, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t
  * buf + p*nr*kc), k-major, the last one zero-padded. */
 static void F(pack_b)(int tb, const T *B, ptrdiff_t ldb, ptrdiff_t p0, ptrdiff_t kc,
                       ptrdiff_t j0, ptrdiff_t n, int nr, T *buf,
-                      void (*pack_bt)(const T *, ptrdiff_t, ptrdiff_t, T *))
+                      void (*pack_bt)(const T *, ptrdiff_t, ptrdiff_t, T *),
+                      void (*pack_bn)(const T *, ptrdiff_t, ptrdiff_t, ptrdiff_t, T *))
 {
     const ptrdiff_t full = n / nr, rem = n % nr, panel = (ptrdiff_t)nr * kc;
     if (!tb) {                  /* B stored K x N: walk it row by row (one stream) */
         const T *src = B + p0 * ldb + j0;
+        if (pack_bn && full) pack_bn(src, ldb, kc, full, buf);
         for (ptrdiff_t k = 0; k < kc; k++, src += ldb) {
             T *dst = buf + k * nr;
-            for (ptrdiff_t p = 0; p < full; p++)
-                for (int j = 0; j < nr; j++) dst[p * panel + j] = src[p * nr + j];
+            if (!pack_bn)
+                for (ptrdiff_t p = 0; p < full; p++)
+                    for (int j = 0; j < nr; j++) dst[p * panel + j] = src[p * nr + j];
             if (rem) {
                 T *tail = dst + full * panel;
                 for (ptrdiff_t j = 0; j < rem; j++) tail[j] = src[full * nr + j];
@@ -147,18 +153,18 @@ static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, 
             const int first = pc == 0 && !J->accumulate, last = pc + kc == J->K;
 
             if (!b_inplace)
-                F(pack_b)(J->tb, J->B, J->ldb, pc, kc, jc, ncur, nr, bbuf, d->pack_bt);
+                F(pack_b)(J->tb, J->B, J->ldb, pc, kc, jc, ncur, nr, bbuf, d->pack_bt, d->pack_bn);
             else if (ncur % nr)     /* only the ragged last micro-panel */
                 F(pack_b)(0, J->B, J->ldb, pc, kc, jc + (npanels - 1) * nr, ncur % nr, nr, bbuf,
-                          NULL);
+                          NULL, NULL);
 
             for (ptrdiff_t i0 = m0; i0 < m1; i0 += mc) {
                 const ptrdiff_t mcur = m1 - i0 < mc ? m1 - i0 : mc;
                 if (!a_inplace)
-                    F(pack_a)(J->ta, J->A, J->lda, i0, mcur, pc, kc, mr, abuf);
+                    F(pack_a)(J->ta, J->A, J->lda, i0, mcur, pc, kc, mr, abuf, d->pack_an);
                 else if (mcur % mr)     /* only the ragged last micro-panel */
                     F(pack_a)(1, J->A, J->lda, i0 + mcur - mcur % mr, mcur % mr, pc, kc, mr,
-                              abuf);
+                              abuf, NULL);
                 F(macro_kernel)(J, i0, mcur, jc, ncur, pc, kc, first, abuf, bbuf);
                 if (last && J->epi)
                     J->epi(J->ctx, i0, i0 + mcur, jc, jc + ncur);

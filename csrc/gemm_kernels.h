@@ -34,6 +34,10 @@ typedef struct {
     F(ukr_fn) wide1;
     /* optional fast pack of one full transposed B micro-panel (see pack_b) */
     void (*pack_bt)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, T *dst);
+    /* optional fast packs: one full MR-row micro-panel of op(A) = A (gathers),
+     * and the `full` whole NR-column micro-panels of op(B) = B (vector copies) */
+    void (*pack_an)(const T *src, ptrdiff_t lda, ptrdiff_t kc, T *dst);
+    void (*pack_bn)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, ptrdiff_t full, T *dst);
     /* small-M kernels (gemm_smallm.h), [log2 R][log2 NV], NULL where not built,
      * and the lanes of their vectors */
     F(sm_fn) sm[4][5];
@@ -211,21 +215,59 @@ static void F(pack_bt_avx512)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, T *dst)
 #undef GATHER
 }
 
+/* One MR (= 14) row micro-panel of op(A) = A: dst[k*14 + i] = src[i*lda + k],
+ * one masked gather (two for double) per k. */
+__attribute__((target("avx512f,avx512vl,avx512dq")))
+static void F(pack_an_avx512)(const T *src, ptrdiff_t lda, ptrdiff_t kc, T *dst)
+{
+#if MLPF_F64
+    const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                           _mm256_set1_epi32((int)lda));
+    const T *src2 = src + 8 * lda;
+    for (ptrdiff_t k = 0; k < kc; k++, dst += 14) {
+        _mm512_storeu_pd(dst, _mm512_i32gather_pd(idx, src + k, 8));
+        _mm512_mask_storeu_pd(dst + 8, 0x3F, _mm512_mask_i32gather_pd(_mm512_setzero_pd(), 0x3F,
+                                                                        idx, src2 + k, 8));
+    }
+#else
+    const __m512i idx = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32((int)lda));
+    for (ptrdiff_t k = 0; k < kc; k++, dst += 14)
+        _mm512_mask_storeu_ps(dst, 0x3FFF, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0x3FFF,
+                                                                     idx, src + k, 4));
+#endif
+}
+
+/* The first `full` NR-column micro-panels of op(B) = B: row k of panel p is
+ * src[k*ldb + p*NR : +NR], two vectors. */
+__attribute__((target("avx512f,avx512vl,avx512dq")))
+static void F(pack_bn_avx512)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, ptrdiff_t full, T *dst)
+{
+    const ptrdiff_t nr = 2 * VL_, panel = nr * kc;
+    for (ptrdiff_t k = 0; k < kc; k++, src += ldb, dst += nr)
+        for (ptrdiff_t p = 0; p < full; p++) {
+            VS(_mm512_storeu)(dst + p * panel, VS(_mm512_loadu)(src + p * nr));
+            VS(_mm512_storeu)(dst + p * panel + VL_, VS(_mm512_loadu)(src + p * nr + VL_));
+        }
+}
+
 #define AVX2_KERNELS F(ukr_avx2_6), {{4, F(ukr_avx2_4)}, {2, F(ukr_avx2_2)}, {1, F(ukr_avx2_1)}}, \
-    F(ukr_avx2_1w), NULL, SM_TABLE8(avx2), VL_ / 2
+    F(ukr_avx2_1w), NULL, NULL, NULL, SM_TABLE8(avx2), VL_ / 2
 #define AVX512_KERNELS F(ukr_avx512_14), \
     {{8, F(ukr_avx512_8)}, {4, F(ukr_avx512_4)}, {2, F(ukr_avx512_2)}, {1, F(ukr_avx512_1)}}, \
-    F(ukr_avx512_1w), F(pack_bt_avx512), SM_TABLE16(avx512), VL_
-#else
-#define AVX2_KERNELS NULL, {{1, NULL}}, NULL, NULL, {{NULL}}, 1  /* never selected: not supported */
-#define AVX512_KERNELS NULL, {{1, NULL}}, NULL, NULL, {{NULL}}, 1
+    F(ukr_avx512_1w), F(pack_bt_avx512), F(pack_an_avx512), F(pack_bn_avx512), \
+    SM_TABLE16(avx512), VL_
+#else   /* never selected: not supported */
+#define AVX2_KERNELS NULL, {{1, NULL}}, NULL, NULL, NULL, NULL, {{NULL}}, 1
+#define AVX512_KERNELS NULL, {{1, NULL}}, NULL, NULL, NULL, NULL, {{NULL}}, 1
 #endif
 #undef WRITEBACK
 
-/* {MR, NR, KC, MC, NC, ukernel, {row kernels}, wide1, pack_bt, sm, vl} per path, by MLPF_SIMD_* */
+/* {MR, NR, KC, MC, NC, ukernel, {row kernels}, wide1, pack_bt, pack_an, pack_bn, sm, vl} per path, by MLPF_SIMD_* */
 static const F(kdesc) F(kdescs)[MLPF_SIMD_COUNT] = {
     {4, 8, 256, 128, 1024, F(ukr_generic_4), {{2, F(ukr_generic_2)}, {1, F(ukr_generic_1)}}, NULL,
-     NULL, SM_TABLE8(generic), 1},
+     NULL, NULL, NULL, SM_TABLE8(generic), 1},
     {6, VL_, 256, 144, F32 ? 1024 : 512, AVX2_KERNELS},
     {14, 2 * VL_, F32 ? 256 : 128, 168, 1024, AVX512_KERNELS},
 };

@@ -31,13 +31,16 @@ CONFIGS = {
 
 def _products():
     """(config, op, M, N, K, trans_a, trans_b) for the first layer of each config:
-    forward Z = X W, dW = Xᵀ dZ and dX = dZ Wᵀ."""
+    forward Z = X W, dW = Xᵀ dZ and dX = dZ Wᵀ; then forward on one row."""
     out = []
     for name, (sizes, batch) in CONFIGS.items():
         fan_in, fan_out = sizes[0], sizes[1]
         out += [(name, "forward", batch, fan_out, fan_in, False, False),
                 (name, "dW", fan_in, fan_out, batch, True, False),
                 (name, "dX", batch, fan_in, fan_out, False, True)]
+    # batch-1 inference (the small-M path), after the rest so PRODUCTS[:9] stays put
+    out += [(name, "forward1", 1, sizes[1], sizes[0], False, False) for name, (sizes, _)
+            in CONFIGS.items()]
     return out
 
 

@@ -67,6 +67,20 @@
 #ifndef DIRECT_MNK
 #define DIRECT_MNK (128.0 * 128 * 128)
 #endif
+/* op(A) with up to SMALLM rows against op(B) = B (not transposed) takes the
+ * small-M path: B streamed in place, no packing, no allocation. */
+#ifndef SMALLM
+#define SMALLM 8
+#endif
+#ifndef CELLS_PER_THREAD    /* of the packed path, for work sharing */
+#define CELLS_PER_THREAD 1
+#endif
+#ifndef SMALLM_CELLS        /* of the small-M path */
+#define SMALLM_CELLS 4
+#endif
+#ifndef SMALLM_PAR_FLOPS
+#define SMALLM_PAR_FLOPS (2.0 * 256 * 1024)
+#endif
 #ifndef PAR_FLOPS
 #define PAR_FLOPS (2.0 * 128 * 128 * 128)
 #endif
@@ -132,11 +146,47 @@ static void aligned_free(void *p)
     if (p) free(((void **)p)[-1]);
 }
 
+/* Work sharing between the nth threads of a region: ncell cells; thread t takes
+ * its home cells [t ncell / nth, (t+1) ncell / nth) in order, then whatever the
+ * others have not started, from the end of their share.  Each cell is claimed
+ * once (an atomic flag), so a descheduled thread delays the call by at most one
+ * cell, and with nobody late each thread keeps its home cells (repeated calls
+ * find their operands in the same core's cache).  Cells never split K, so the
+ * results do not depend on who computes what. */
+#define MAX_CELLS 64
+struct share {
+    int ncell, nth;
+    unsigned char taken[MAX_CELLS];
+};
+
+static void share_init(struct share *S, ptrdiff_t ncell, int nth)
+{
+    S->ncell = (int)ncell;
+    S->nth = nth;
+    for (int c = 0; c < S->ncell; c++) S->taken[c] = 0;
+}
+
+/* The next cell for thread t (*pos: its visits so far, from 0), or -1 when done. */
+static int share_next(struct share *S, int t, int *pos)
+{
+    for (;;) {
+        int p = (*pos)++, c = -1;
+        for (int k = 0; k < S->nth && c < 0; k++) {     /* k-th visited thread: t, t+1, ... */
+            int u = (t + k) % S->nth;
+            int lo = u * S->ncell / S->nth, hi = (u + 1) * S->ncell / S->nth;
+            if (p < hi - lo) c = k == 0 ? lo + p : hi - 1 - p;
+            else p -= hi - lo;
+        }
+        if (c < 0) return -1;
+        if (!__atomic_exchange_n(&S->taken[c], 1, __ATOMIC_RELAXED)) return c;
+    }
+}
+
 /* How one call is cut into work (dtype-free): nt threads, each owning one cell
  * of a pm x pn grid over C (cells mstep x nstep, multiples of MR / NR), and the
  * MC / NC blocking inside a cell. */
 struct plan {
-    int direct, nt;
+    int direct, nt, ncell;
     ptrdiff_t pm, pn, mstep, nstep, mc, nc;
 };
 
@@ -151,17 +201,22 @@ static void plan_gemm(struct plan *P, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int
     if (nt > cdiv(M, mr) * cdiv(N, nr)) nt = cdiv(M, mr) * cdiv(N, nr);
     if ((double)nt > 2.0 * mnk / (PAR_FLOPS / 4)) nt = (ptrdiff_t)(2.0 * mnk / (PAR_FLOPS / 4));
     if (nt < 1) nt = 1;
+    /* cells: several per thread to share out (see struct share), as the
+     * micro-tiles allow */
+    ptrdiff_t ncell = nt > 1 ? nt * CELLS_PER_THREAD : 1;
+    while (ncell > nt && (ncell > cdiv(M, mr) * cdiv(N, nr) || ncell > MAX_CELLS)) ncell -= nt;
     /* grid: each cell packs its rows of op(A) and its columns of op(B), so pick
-     * the factorisation nt = pm * pn that packs least, K (pn M + pm N) */
+     * the factorisation ncell = pm * pn that packs least, K (pn M + pm N) */
     double best = -1;
-    for (ptrdiff_t pm = 1; pm <= nt; pm++) {
-        if (nt % pm) continue;
-        ptrdiff_t pn = nt / pm;
+    for (ptrdiff_t pm = 1; pm <= ncell; pm++) {
+        if (ncell % pm) continue;
+        ptrdiff_t pn = ncell / pm;
         double cost = (double)pn * M + (double)pm * N;
         if (cdiv(M, mr) < pm || cdiv(N, nr) < pn) cost *= 4;   /* idle cells */
         if (best < 0 || cost < best) { best = cost; P->pm = pm; P->pn = pn; }
     }
     P->nt = (int)nt;
+    P->ncell = (int)ncell;
     P->mstep = round_up(cdiv(M, P->pm), mr);
     P->nstep = round_up(cdiv(N, P->pn), nr);
     if (P->direct) { P->mc = M; P->nc = N; return; }

@@ -7,7 +7,8 @@
 /* op(A)[i0:i0+m, p0:p0+kc] into MR-row micro-panels, k-major, zero-padded rows
  * (the row kernels never read the padding; it keeps the panel well defined). */
 static void F(pack_a)(int ta, const T *A, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t m,
-                      ptrdiff_t p0, ptrdiff_t kc, int mr, T *buf)
+                      ptrdiff_t p0, ptrdiff_t kc, int mr, T *buf,
+                      void (*pack_an)(const T *, ptrdiff_t, ptrdiff_t, T *))
 {
     for (ptrdiff_t ir = 0; ir < m; ir += mr, buf += (ptrdiff_t)mr * kc) {
         int mm = (int)(m - ir < mr ? m - ir : mr);
@@ -18,6 +19,8 @@ static void F(pack_a)(int ta, const T *A, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t
                 for (int i = 0; i < mm; i++) dst[i] = src[i];
                 for (int i = mm; i < mr; i++) dst[i] = 0;
             }
+        } else if (pack_an && mm == mr && lda <= INT32_MAX / MLPF_MAX_MR) {  /* gathers */
+            pack_an(A + (i0 + ir) * lda + p0, lda, kc, buf);
         } else {                /* A stored M x K: mm rows streamed side by side */
             const T *rows[MLPF_MAX_MR];
             for (int i = 0; i < mm; i++) rows[i] = A + (i0 + ir + i) * lda + p0;
@@ -34,15 +37,18 @@ static void F(pack_a)(int ta, const T *A, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t
  * buf + p*nr*kc), k-major, the last one zero-padded. */
 static void F(pack_b)(int tb, const T *B, ptrdiff_t ldb, ptrdiff_t p0, ptrdiff_t kc,
                       ptrdiff_t j0, ptrdiff_t n, int nr, T *buf,
-                      void (*pack_bt)(const T *, ptrdiff_t, ptrdiff_t, T *))
+                      void (*pack_bt)(const T *, ptrdiff_t, ptrdiff_t, T *),
+                      void (*pack_bn)(const T *, ptrdiff_t, ptrdiff_t, ptrdiff_t, T *))
 {
     const ptrdiff_t full = n / nr, rem = n % nr, panel = (ptrdiff_t)nr * kc;
     if (!tb) {                  /* B stored K x N: walk it row by row (one stream) */
         const T *src = B + p0 * ldb + j0;
+        if (pack_bn && full) pack_bn(src, ldb, kc, full, buf);
         for (ptrdiff_t k = 0; k < kc; k++, src += ldb) {
             T *dst = buf + k * nr;
-            for (ptrdiff_t p = 0; p < full; p++)
-                for (int j = 0; j < nr; j++) dst[p * panel + j] = src[p * nr + j];
+            if (!pack_bn)
+                for (ptrdiff_t p = 0; p < full; p++)
+                    for (int j = 0; j < nr; j++) dst[p * panel + j] = src[p * nr + j];
             if (rem) {
                 T *tail = dst + full * panel;
                 for (ptrdiff_t j = 0; j < rem; j++) tail[j] = src[full * nr + j];
@@ -147,18 +153,18 @@ static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, 
             const int first = pc == 0 && !J->accumulate, last = pc + kc == J->K;
 
             if (!b_inplace)
-                F(pack_b)(J->tb, J->B, J->ldb, pc, kc, jc, ncur, nr, bbuf, d->pack_bt);
+                F(pack_b)(J->tb, J->B, J->ldb, pc, kc, jc, ncur, nr, bbuf, d->pack_bt, d->pack_bn);
             else if (ncur % nr)     /* only the ragged last micro-panel */
                 F(pack_b)(0, J->B, J->ldb, pc, kc, jc + (npanels - 1) * nr, ncur % nr, nr, bbuf,
-                          NULL);
+                          NULL, NULL);
 
             for (ptrdiff_t i0 = m0; i0 < m1; i0 += mc) {
                 const ptrdiff_t mcur = m1 - i0 < mc ? m1 - i0 : mc;
                 if (!a_inplace)
-                    F(pack_a)(J->ta, J->A, J->lda, i0, mcur, pc, kc, mr, abuf);
+                    F(pack_a)(J->ta, J->A, J->lda, i0, mcur, pc, kc, mr, abuf, d->pack_an);
                 else if (mcur % mr)     /* only the ragged last micro-panel */
                     F(pack_a)(1, J->A, J->lda, i0 + mcur - mcur % mr, mcur % mr, pc, kc, mr,
-                              abuf);
+                              abuf, NULL);
                 F(macro_kernel)(J, i0, mcur, jc, ncur, pc, kc, first, abuf, bbuf);
                 if (last && J->epi)
                     J->epi(J->ctx, i0, i0 + mcur, jc, jc + ncur);
@@ -167,12 +173,46 @@ static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, 
     }
 }
 
-/* Thread t of nth takes cell t of the plan's pm x pn grid over C. */
-static void F(worker)(const F(job) *J, int t, int nth)
+/* C[0:M, n0:n1] for M <= SMALLM rows against op(B) = B read in place (no
+ * packing, no buffer; see gemm_smallm.h): per KC block, the rows in chunks of
+ * 8 / 4 / 2 / 1, each against column strips of NV vectors, widest first, the
+ * last vector masked. */
+static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1)
+{
+    const F(kdesc) *d = J->d;
+    const int vl = d->vl;
+    const ptrdiff_t sai = J->ta ? 1 : J->lda, sak = J->ta ? J->lda : 1;
+    for (ptrdiff_t pc = 0; pc < J->K; pc += d->kc) {
+        const ptrdiff_t kc = J->K - pc < d->kc ? J->K - pc : d->kc;
+        const int first = pc == 0 && !J->accumulate;
+        const T *b = J->B + pc * J->ldb;
+        for (ptrdiff_t i0 = 0; i0 < J->M;) {
+            const ptrdiff_t left = J->M - i0;
+            const int lr = left >= 8 ? 3 : left >= 4 ? 2 : left >= 2 ? 1 : 0;
+            const T *a = J->A + i0 * sai + pc * sak;
+            T *c = J->C + i0 * J->ldc;
+            for (ptrdiff_t j = n0; j < n1;) {
+                const ptrdiff_t nvec = cdiv(n1 - j, vl);
+                int lv = 4;
+                while (lv > 0 && (!d->sm[lr][lv] || ((ptrdiff_t)1 << lv) > nvec)) lv--;
+                ptrdiff_t w = (ptrdiff_t)vl << lv;
+                int nlast = vl;
+                if (j + w > n1) { nlast = (int)(n1 - j - (w - vl)); w = n1 - j; }
+                d->sm[lr][lv](kc, a, sai, sak, b + j, J->ldb, c + j, J->ldc, nlast, first);
+                j += w;
+            }
+            i0 += (ptrdiff_t)1 << lr;
+        }
+    }
+    if (J->epi) J->epi(J->ctx, 0, J->M, n0, n1);
+}
+
+/* Thread t of nth: cells of the plan's pm x pn grid over C, shared out by S. */
+static void F(worker)(const F(job) *J, struct share *S, int t)
 {
     const struct plan *P = &J->P;
     T *bbuf = J->mem + t * (J->blen + J->alen);
-    for (ptrdiff_t cell = t; cell < P->pm * P->pn; cell += nth) {
+    for (int pos = 0, cell; (cell = share_next(S, t, &pos)) >= 0;) {
         ptrdiff_t gi = cell / P->pn, gj = cell % P->pn;
         ptrdiff_t m0 = gi * P->mstep, m1 = m0 + P->mstep < J->M ? m0 + P->mstep : J->M;
         ptrdiff_t n0 = gj * P->nstep, n1 = n0 + P->nstep < J->N ? n0 + P->nstep : J->N;
@@ -188,6 +228,34 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
     const F(kdesc) *d = &F(kdescs)[mlpf_simd_get()];
     F(job) J;
     if (M < 1 || N < 1 || K < 1) return 0;
+    if (M <= SMALLM && !trans_b) {
+        J.d = d; J.ta = trans_a; J.tb = 0; J.accumulate = accumulate;
+        J.M = M; J.N = N; J.K = K; J.A = A; J.lda = lda; J.B = B; J.ldb = ldb;
+        J.C = C; J.ldc = ldc; J.epi = epi; J.ctx = ctx;
+        /* threads split N into cells of whole cache lines, shared out by S */
+        int nt = (n_threads > 1 && 2.0 * M * N * K >= SMALLM_PAR_FLOPS) ? n_threads : 1;
+        const ptrdiff_t line = 64 / (ptrdiff_t)sizeof(T), lines = cdiv(N, line);
+        if (nt > lines) nt = (int)lines;
+#ifdef _OPENMP
+        if (nt > 1) {
+            ptrdiff_t ncell = nt * SMALLM_CELLS;
+            while (ncell > nt && (ncell > lines || ncell > MAX_CELLS)) ncell -= nt;
+            const ptrdiff_t step = round_up(cdiv(N, ncell), line);
+            struct share S;
+            share_init(&S, ncell, nt);
+#pragma omp parallel num_threads(nt)
+            {
+                for (int pos = 0, cell; (cell = share_next(&S, omp_get_thread_num(), &pos)) >= 0;) {
+                    const ptrdiff_t n0 = cell * step;
+                    if (n0 < N) F(smallm)(&J, n0, n0 + step < N ? n0 + step : N);
+                }
+            }
+            return 0;
+        }
+#endif
+        F(smallm)(&J, 0, N);
+        return 0;
+    }
     plan_gemm(&J.P, M, N, K, d->mr, d->nr, d->mc, d->nc, n_threads);
     J.d = d; J.ta = trans_a; J.tb = trans_b; J.accumulate = accumulate;
     J.M = M; J.N = N; J.K = K; J.A = A; J.lda = lda; J.B = B; J.ldb = ldb;
@@ -202,13 +270,15 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
     J.mem = (T *)aligned_block((size_t)((J.blen + J.alen) * J.P.nt) * sizeof(T));
     if (!J.mem) return -1;
 
+    struct share S;
+    share_init(&S, J.P.ncell, J.P.nt);
 #ifdef _OPENMP
     if (J.P.nt > 1) {
 #pragma omp parallel num_threads(J.P.nt)
-        F(worker)(&J, omp_get_thread_num(), omp_get_num_threads());
+        F(worker)(&J, &S, omp_get_thread_num());
     } else
 #endif
-        F(worker)(&J, 0, 1);
+        F(worker)(&J, &S, 0);
     aligned_free(J.mem);
     return 0;
 }

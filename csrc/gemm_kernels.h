@@ -18,6 +18,9 @@
 typedef void (*F(ukr_fn))(ptrdiff_t kc, const T *a, ptrdiff_t sa, const T *b, ptrdiff_t sb,
                           T *c, ptrdiff_t ldc, int m, int n, int first);
 
+typedef void (*F(sm_fn))(ptrdiff_t kc, const T *a, ptrdiff_t sai, ptrdiff_t sak, const T *b,
+                         ptrdiff_t ldb, T *c, ptrdiff_t ldc, int nlast, int first);
+
 /* One SIMD path's kernel and blocking for this dtype.  kc is part of the
  * arithmetic (it fixes where partial sums are added to C); mc, nc are not. */
 typedef struct {
@@ -31,6 +34,14 @@ typedef struct {
     F(ukr_fn) wide1;
     /* optional fast pack of one full transposed B micro-panel (see pack_b) */
     void (*pack_bt)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, T *dst);
+    /* optional fast packs: one full MR-row micro-panel of op(A) = A (gathers),
+     * and the `full` whole NR-column micro-panels of op(B) = B (vector copies) */
+    void (*pack_an)(const T *src, ptrdiff_t lda, ptrdiff_t kc, T *dst);
+    void (*pack_bn)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, ptrdiff_t full, T *dst);
+    /* small-M kernels (gemm_smallm.h), [log2 R][log2 NV], NULL where not built,
+     * and the lanes of their vectors */
+    F(sm_fn) sm[4][5];
+    int vl;
 } F(kdesc);
 
 /* The edge write-back shared by every kernel of this dtype: one add per element,
@@ -45,6 +56,14 @@ static void F(writeback)(T *c, ptrdiff_t ldc, const T *tile, int ldt, int m, int
     }
 }
 
+#define SMK(p, r, v) F(sm_##p##_##r##_##v)
+#define SM_TABLE8(p) {{SMK(p, 1, 1), SMK(p, 1, 2), SMK(p, 1, 4), SMK(p, 1, 8), NULL}, \
+    {SMK(p, 2, 1), SMK(p, 2, 2), SMK(p, 2, 4), NULL, NULL}, \
+    {SMK(p, 4, 1), SMK(p, 4, 2), NULL, NULL, NULL}, {SMK(p, 8, 1), NULL, NULL, NULL, NULL}}
+#define SM_TABLE16(p) {{SMK(p, 1, 1), SMK(p, 1, 2), SMK(p, 1, 4), SMK(p, 1, 8), SMK(p, 1, 16)}, \
+    {SMK(p, 2, 1), SMK(p, 2, 2), SMK(p, 2, 4), SMK(p, 2, 8), NULL}, \
+    {SMK(p, 4, 1), SMK(p, 4, 2), SMK(p, 4, 4), NULL, NULL}, \
+    {SMK(p, 8, 1), SMK(p, 8, 2), NULL, NULL, NULL}}
 #define VL_ (64 / (int)sizeof(T))      /* lanes of a 512-bit vector; half for 256 */
 #define F32 (sizeof(T) == 4)
 #define WRITEBACK F(writeback)
@@ -72,6 +91,15 @@ static void F(writeback)(T *c, ptrdiff_t ldc, const T *tile, int ldt, int m, int
 #define UKR_NAME F(ukr_generic_1)
 #define MR 1
 #include "gemm_ukernel.h"
+#define MASK_T int
+#define V_MASK(n) (n)
+#define V_MLOAD(p, k) (*(p))
+#define V_MSTORE(p, k, v) (*(p) = (v))
+#undef NV
+#define SM_PATH generic
+#define SM_BIG 0
+#include "gemm_smallm_set.h"
+#include "gemm_smallm_undef.h"
 #include "gemm_ukernel_undef.h"
 
 #if MLPF_X86
@@ -103,6 +131,19 @@ static void F(writeback)(T *c, ptrdiff_t ldc, const T *tile, int ldt, int m, int
 #define UKR_NAME F(ukr_avx2_1w)
 #define MR 1
 #include "gemm_ukernel.h"
+#define MASK_T __m256i
+#if MLPF_F64
+#define V_MASK(n) _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3))
+#else
+#define V_MASK(n) _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#endif
+#define V_MLOAD(p, k) VS(_mm256_maskload)((p), (k))
+#define V_MSTORE(p, k, v) VS(_mm256_maskstore)((p), (k), (v))
+#undef NV
+#define SM_PATH avx2
+#define SM_BIG 0
+#include "gemm_smallm_set.h"
+#include "gemm_smallm_undef.h"
 #include "gemm_ukernel_undef.h"
 
 /* ---------------------------------------------------------------- AVX-512 */
@@ -136,6 +177,19 @@ static void F(writeback)(T *c, ptrdiff_t ldc, const T *tile, int ldt, int m, int
 #define UKR_NAME F(ukr_avx512_1w)
 #define MR 1
 #include "gemm_ukernel.h"
+#if MLPF_F64
+#define MASK_T __mmask8
+#else
+#define MASK_T __mmask16
+#endif
+#define V_MASK(n) ((MASK_T)((1u << (n)) - 1))
+#define V_MLOAD(p, k) VS(_mm512_maskz_loadu)((k), (p))
+#define V_MSTORE(p, k, v) VS(_mm512_mask_storeu)((p), (k), (v))
+#undef NV
+#define SM_PATH avx512
+#define SM_BIG 1
+#include "gemm_smallm_set.h"
+#include "gemm_smallm_undef.h"
 #include "gemm_ukernel_undef.h"
 
 /* One NR-column micro-panel of op(B) = B^T: dst[k*NR + j] = src[j*ldb + k].
@@ -161,25 +215,66 @@ static void F(pack_bt_avx512)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, T *dst)
 #undef GATHER
 }
 
+/* One MR (= 14) row micro-panel of op(A) = A: dst[k*14 + i] = src[i*lda + k],
+ * one masked gather (two for double) per k. */
+__attribute__((target("avx512f,avx512vl,avx512dq")))
+static void F(pack_an_avx512)(const T *src, ptrdiff_t lda, ptrdiff_t kc, T *dst)
+{
+#if MLPF_F64
+    const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                           _mm256_set1_epi32((int)lda));
+    const T *src2 = src + 8 * lda;
+    for (ptrdiff_t k = 0; k < kc; k++, dst += 14) {
+        _mm512_storeu_pd(dst, _mm512_i32gather_pd(idx, src + k, 8));
+        _mm512_mask_storeu_pd(dst + 8, 0x3F, _mm512_mask_i32gather_pd(_mm512_setzero_pd(), 0x3F,
+                                                                        idx, src2 + k, 8));
+    }
+#else
+    const __m512i idx = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32((int)lda));
+    for (ptrdiff_t k = 0; k < kc; k++, dst += 14)
+        _mm512_mask_storeu_ps(dst, 0x3FFF, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0x3FFF,
+                                                                     idx, src + k, 4));
+#endif
+}
+
+/* The first `full` NR-column micro-panels of op(B) = B: row k of panel p is
+ * src[k*ldb + p*NR : +NR], two vectors. */
+__attribute__((target("avx512f,avx512vl,avx512dq")))
+static void F(pack_bn_avx512)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, ptrdiff_t full, T *dst)
+{
+    const ptrdiff_t nr = 2 * VL_, panel = nr * kc;
+    for (ptrdiff_t k = 0; k < kc; k++, src += ldb, dst += nr)
+        for (ptrdiff_t p = 0; p < full; p++) {
+            VS(_mm512_storeu)(dst + p * panel, VS(_mm512_loadu)(src + p * nr));
+            VS(_mm512_storeu)(dst + p * panel + VL_, VS(_mm512_loadu)(src + p * nr + VL_));
+        }
+}
+
 #define AVX2_KERNELS F(ukr_avx2_6), {{4, F(ukr_avx2_4)}, {2, F(ukr_avx2_2)}, {1, F(ukr_avx2_1)}}, \
-    F(ukr_avx2_1w), NULL
+    F(ukr_avx2_1w), NULL, NULL, NULL, SM_TABLE8(avx2), VL_ / 2
 #define AVX512_KERNELS F(ukr_avx512_14), \
     {{8, F(ukr_avx512_8)}, {4, F(ukr_avx512_4)}, {2, F(ukr_avx512_2)}, {1, F(ukr_avx512_1)}}, \
-    F(ukr_avx512_1w), F(pack_bt_avx512)
-#else
-#define AVX2_KERNELS NULL, {{1, NULL}}, NULL, NULL  /* never selected: not supported */
-#define AVX512_KERNELS NULL, {{1, NULL}}, NULL, NULL
+    F(ukr_avx512_1w), F(pack_bt_avx512), F(pack_an_avx512), F(pack_bn_avx512), \
+    SM_TABLE16(avx512), VL_
+#else   /* never selected: not supported */
+#define AVX2_KERNELS NULL, {{1, NULL}}, NULL, NULL, NULL, NULL, {{NULL}}, 1
+#define AVX512_KERNELS NULL, {{1, NULL}}, NULL, NULL, NULL, NULL, {{NULL}}, 1
 #endif
 #undef WRITEBACK
 
-/* {MR, NR, KC, MC, NC, ukernel, {row kernels}, wide1, pack_bt} per path, by MLPF_SIMD_* */
+/* {MR, NR, KC, MC, NC, ukernel, {row kernels}, wide1, pack_bt, pack_an, pack_bn, sm, vl} per path, by MLPF_SIMD_* */
 static const F(kdesc) F(kdescs)[MLPF_SIMD_COUNT] = {
     {4, 8, 256, 128, 1024, F(ukr_generic_4), {{2, F(ukr_generic_2)}, {1, F(ukr_generic_1)}}, NULL,
-     NULL},
+     NULL, NULL, NULL, SM_TABLE8(generic), 1},
     {6, VL_, 256, 144, F32 ? 1024 : 512, AVX2_KERNELS},
     {14, 2 * VL_, F32 ? 256 : 128, 168, 1024, AVX512_KERNELS},
 };
 #undef AVX2_KERNELS
 #undef AVX512_KERNELS
+#undef SMK
+#undef SM_TABLE8
+#undef SM_TABLE16
 #undef VL_
 #undef F32

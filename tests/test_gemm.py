@@ -150,9 +150,39 @@ def test_gemm_transposes_agree_bitwise(nat, rng, path, dtype):
         np.testing.assert_array_equal(native(nat, a, b, ta, tb, 2), want)
 
 
+# ---------------------------------------------------------------- small M
+
+# N around every strip width of the small-M kernels (1..16 vectors of 4..16
+# lanes, the last masked) and K across KC blocks
+SMALL_M_NK = [(1, 1), (7, 3), (17, 129), (100, 300), (257, 513), (1030, 70)]
+
+
+@pytest.mark.parametrize("N,K", SMALL_M_NK)
+@pytest.mark.parametrize("trans_a", (False, True))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_small_m(nat, ref, rng, path, dtype, trans_a, N, K):
+    """M = 1..9 rows against B in place (the small-M path, batch-1 inference):
+    parity with the reference, plain and accumulating, and bitwise equal to the
+    same rows of a larger (packed) product for any thread count."""
+    A_big, B = operands(rng, 40, N, K, dtype, trans_a, False)
+    big = native(nat, A_big, B, trans_a, False, 2)
+    for M in range(1, 10):
+        for r0 in (0, 17):
+            A = np.ascontiguousarray(A_big[:, r0:r0 + M] if trans_a else A_big[r0:r0 + M])
+            want = reference(ref, A, B, trans_a, False)
+            C0 = random_array(rng, (M, N), dtype)
+            for n_threads in THREADS:
+                C = native(nat, A, B, trans_a, False, n_threads)
+                assert_close(C, want, dtype, k=K)
+                np.testing.assert_array_equal(C, big[r0:r0 + M], err_msg=str((M, r0)))
+                assert_close(native(nat, A, B, trans_a, False, n_threads, C=C0),
+                             reference(ref, A, B, trans_a, False, C=C0), dtype, k=K + 1)
+
+
 # ---------------------------------------------------------------- epilogue
 
-@pytest.mark.parametrize("N,K,M", [(3, 5, 2), (300, 517, 700), (64, 1030, 70)])
+@pytest.mark.parametrize("N,K,M", [(3, 5, 2), (300, 517, 700), (64, 1030, 70), (1, 784, 256),
+                                   (5, 300, 1030)])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_epilogue_covers_each_element_once(nat, ref, rng, dtype, N, K, M):
     """linear_forward adds b in the GEMM epilogue: a rectangle visited twice (or

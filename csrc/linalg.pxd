@@ -7,8 +7,11 @@
 from cython cimport floating
 from libc.stddef cimport ptrdiff_t
 
-from activations cimport activation_backward_block, activation_forward_block
+from activations cimport RELU, activation_backward_block, activation_forward_block
 from gemm cimport gemm_core, mlpf_epilogue
+
+cdef enum:
+    DB_COLS = 128            # columns of db summed per sweep over the rows (stack doubles)
 
 
 cdef struct Epilogue:
@@ -30,13 +33,25 @@ cdef struct Epilogue:
 cdef inline void _forward_tile(Epilogue* e, floating* Z, floating* A, const floating* b,
                                const floating* gamma, ptrdiff_t r0, ptrdiff_t r1,
                                ptrdiff_t c0, ptrdiff_t c1) noexcept nogil:
+    """Row by row, bias then activation while the row is in L1 (relu: one loop)."""
     cdef ptrdiff_t i, j, ld = e.ld
+    cdef floating* z
+    cdef floating* a
+    cdef floating x
     for i in range(r0, r1):
+        z = Z + i * ld
+        if A != NULL and e.kind == RELU:
+            a = A + i * ld
+            for j in range(c0, c1):
+                x = z[j] + b[j]
+                z[j] = x
+                a[j] = x if x > 0 else 0
+            continue
         for j in range(c0, c1):
-            Z[i * ld + j] += b[j]
-    if A != NULL:
-        activation_forward_block(e.kind, r1 - r0, c1 - c0, Z + r0 * ld + c0, ld,
-                                 A + r0 * ld + c0, ld, NULL if gamma == NULL else gamma + c0)
+            z[j] += b[j]
+        if A != NULL:
+            activation_forward_block(e.kind, 1, c1 - c0, z + c0, ld, A + i * ld + c0, ld,
+                                     NULL if gamma == NULL else gamma + c0)
 
 
 cdef inline void forward_epilogue(void* ctx, ptrdiff_t r0, ptrdiff_t r1,
@@ -50,22 +65,39 @@ cdef inline void forward_epilogue(void* ctx, ptrdiff_t r0, ptrdiff_t r1,
                       <const float*>e.gamma, r0, r1, c0, c1)
 
 
+cdef inline void bias_grad_cols(floating* db, const floating* dZ, ptrdiff_t ld,
+                                ptrdiff_t n_rows, ptrdiff_t c0, ptrdiff_t c1) noexcept nogil:
+    """db_j = Σ_i dZ_ij for j in [c0, c1) (overwrite).   dZ (n_rows, ld).
+    Each db_j is a double sum over the rows in order (so independent of how the
+    columns are split); rows are walked contiguously, DB_COLS columns at a time."""
+    cdef double acc[DB_COLS]
+    cdef ptrdiff_t i, j, cb, w
+    cdef const floating* row
+    cb = c0
+    while cb < c1:
+        w = c1 - cb if c1 - cb < DB_COLS else DB_COLS
+        for j in range(w):
+            acc[j] = 0
+        for i in range(n_rows):
+            row = dZ + i * ld + cb
+            for j in range(w):
+                acc[j] += row[j]
+        for j in range(w):
+            db[cb + j] = <floating>acc[j]
+        cb += w
+
+
 cdef inline void _weight_grad_tile(Epilogue* e, floating* dW, const floating* W,
                                    floating* db, const floating* dZ, ptrdiff_t r0,
                                    ptrdiff_t r1, ptrdiff_t c0, ptrdiff_t c1) noexcept nogil:
     cdef ptrdiff_t i, j, ld = e.ld
     cdef floating l2 = <floating>e.l2
-    cdef double s
     if e.l2 != 0:
         for i in range(r0, r1):
             for j in range(c0, c1):
                 dW[i * ld + j] += l2 * W[i * ld + j]
     if db != NULL and r0 == 0:   # the rectangles holding row 0 cover each column once
-        for j in range(c0, c1):
-            s = 0
-            for i in range(e.n_rows):
-                s += dZ[i * ld + j]
-            db[j] = <floating>s
+        bias_grad_cols(db, dZ, ld, e.n_rows, c0, c1)
 
 
 cdef inline void weight_grad_epilogue(void* ctx, ptrdiff_t r0, ptrdiff_t r1,

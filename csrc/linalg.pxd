@@ -76,9 +76,10 @@ cdef inline void bias_grad_cols(floating* db, const floating* dZ, ptrdiff_t ld,
     cb = c0
     while cb < c1:
         w = c1 - cb if c1 - cb < DB_COLS else DB_COLS
-        for j in range(w):
-            acc[j] = 0
-        for i in range(n_rows):
+        row = dZ + cb
+        for j in range(w):                 # 0 + x, as a sum from 0 (-0.0 becomes +0.0)
+            acc[j] = <double>0 + row[j]
+        for i in range(1, n_rows):
             row = dZ + i * ld + cb
             for j in range(w):
                 acc[j] += row[j]

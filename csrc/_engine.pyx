@@ -125,6 +125,24 @@ cdef inline bint all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
         return bad64 == 0
 
 
+cdef inline void _gather(Py_ssize_t rows, Py_ssize_t m, floating* out, const floating* src,
+                         const int64_t* idx) noexcept nogil:
+    """out[i] = src[idx[i]] for i < rows.   out (rows, m), src (·, m) C-contiguous.
+    A plain loop rather than memcpy: rows of a few dozen bytes cost less than the calls."""
+    cdef Py_ssize_t i, j
+    cdef floating* o
+    cdef const floating* s
+    if m * sizeof(floating) >= 1024:
+        for i in range(rows):
+            memcpy(out + i * m, src + idx[i] * m, m * sizeof(floating))
+        return
+    for i in range(rows):
+        o = out + i * m
+        s = src + idx[i] * m
+        for j in range(m):
+            o[j] = s[j]
+
+
 cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const void* T,
                 Py_ssize_t t_width, int loss_kind, const int64_t* order, Py_ssize_t n,
                 Py_ssize_t batch, floating* Xb, void* Tb, floating* P, double* row_loss,
@@ -137,7 +155,6 @@ cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const 
     cdef const floating* inp
     cdef Layer* last = &L[n_layers - 1]
     cdef floating* d_out
-    cdef Py_ssize_t t_bytes = t_width * (sizeof(int64_t) if loss_kind == LOSS_CE else sizeof(floating))
     with nogil:
         start = 0
         while start < n:
@@ -149,10 +166,12 @@ cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const 
                 if status != DONE:
                     break
             rows = batch if n - start > batch else n - start
-            for i in range(rows):            # gather the batch
-                k = order[start + i]
-                memcpy(Xb + i * m0, X + k * m0, m0 * sizeof(floating))
-                memcpy(<char*>Tb + i * t_bytes, <const char*>T + k * t_bytes, t_bytes)
+            _gather(rows, m0, Xb, X, order + start)
+            if loss_kind == LOSS_CE:         # one label a row
+                for i in range(rows):
+                    (<int64_t*>Tb)[i] = (<const int64_t*>T)[order[start + i]]
+            else:
+                _gather(rows, t_width, <floating*>Tb, <const floating*>T, order + start)
             inp = Xb
             seed0 = epoch_seed + <uint64_t>(steps[0] * n_layers)   # as training.dropout_seeds
             for l in range(n_layers):        # forward

@@ -7,8 +7,82 @@
 from cython cimport floating
 from libc.stddef cimport ptrdiff_t
 
-from activations cimport activation_backward_block, activation_forward_block
+from activations cimport RELU, activation_backward_block, activation_forward_block
 from gemm cimport gemm_core, mlpf_epilogue
+
+cdef enum:
+    DB_COLS = 128            # columns of db summed per sweep over the rows (stack doubles)
+
+
+# The epilogues' hottest loops in C, built for AVX-512 / AVX2 / baseline and picked
+# at load time (target_clones): adds, compares and selects only (no product a
+# compiler could fuse into an FMA), so every clone computes the same bits.
+cdef extern from *:
+    """
+    #ifndef MLPF_EPI_KERNELS
+    #define MLPF_EPI_KERNELS
+    #include <stddef.h>
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #define MLPF_EPI_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+    #else
+    #define MLPF_EPI_CLONES
+    #endif
+    /* Z += b on each row; A = relu(Z) too when A is not NULL (A may be Z).  rows x n,
+       stride ld. */
+    #define MLPF_DEF_BIAS_RELU(T, S) \\
+    MLPF_EPI_CLONES static void mlpf_bias_relu_##S(ptrdiff_t rows, ptrdiff_t n, \\
+            T *Z, T *A, ptrdiff_t ld, const T *restrict b) { \\
+        for (ptrdiff_t i = 0; i < rows; i++) { \\
+            T *z = Z + i * ld; \\
+            if (A) { \\
+                T *a = A + i * ld; \\
+                for (ptrdiff_t j = 0; j < n; j++) { T x = z[j] + b[j]; z[j] = x; a[j] = x > 0 ? x : 0; } \\
+            } else { \\
+                for (ptrdiff_t j = 0; j < n; j++) z[j] += b[j]; \\
+            } \\
+        } \\
+    }
+    /* D = G where Z > 0, else 0 (D may be G).  rows x n, strides ldg, ldz, ldd. */
+    #define MLPF_DEF_RELU_BACK(T, S) \\
+    MLPF_EPI_CLONES static void mlpf_relu_backward_##S(ptrdiff_t rows, ptrdiff_t n, \\
+            const T *G, ptrdiff_t ldg, const T *restrict Z, ptrdiff_t ldz, T *D, ptrdiff_t ldd) { \\
+        for (ptrdiff_t i = 0; i < rows; i++) { \\
+            const T *g = G + i * ldg, *z = Z + i * ldz; T *d = D + i * ldd; \\
+            for (ptrdiff_t j = 0; j < n; j++) { T y = g[j]; d[j] = z[j] > 0 ? y : 0; } \\
+        } \\
+    }
+    /* acc[j] = Σ_i dZ[i, j] in double, rows in order from 0 + dZ[0, j].  rows >= 1. */
+    #define MLPF_DEF_COLSUM(T, S) \\
+    MLPF_EPI_CLONES static void mlpf_colsum_##S(ptrdiff_t rows, ptrdiff_t n, \\
+            const T *restrict dZ, ptrdiff_t ld, double *restrict acc) { \\
+        for (ptrdiff_t j = 0; j < n; j++) acc[j] = 0.0 + (double)dZ[j]; \\
+        for (ptrdiff_t i = 1; i < rows; i++) { \\
+            const T *r = dZ + i * ld; \\
+            for (ptrdiff_t j = 0; j < n; j++) acc[j] += (double)r[j]; \\
+        } \\
+    }
+    MLPF_DEF_BIAS_RELU(float, f32)
+    MLPF_DEF_BIAS_RELU(double, f64)
+    MLPF_DEF_RELU_BACK(float, f32)
+    MLPF_DEF_RELU_BACK(double, f64)
+    MLPF_DEF_COLSUM(float, f32)
+    MLPF_DEF_COLSUM(double, f64)
+    #endif
+    """
+    void bias_relu_f32 "mlpf_bias_relu_f32"(ptrdiff_t rows, ptrdiff_t n, float* Z, float* A,
+                                            ptrdiff_t ld, const float* b) noexcept nogil
+    void bias_relu_f64 "mlpf_bias_relu_f64"(ptrdiff_t rows, ptrdiff_t n, double* Z, double* A,
+                                            ptrdiff_t ld, const double* b) noexcept nogil
+    void relu_backward_f32 "mlpf_relu_backward_f32"(ptrdiff_t rows, ptrdiff_t n, const float* G,
+                                                    ptrdiff_t ldg, const float* Z, ptrdiff_t ldz,
+                                                    float* D, ptrdiff_t ldd) noexcept nogil
+    void relu_backward_f64 "mlpf_relu_backward_f64"(ptrdiff_t rows, ptrdiff_t n, const double* G,
+                                                    ptrdiff_t ldg, const double* Z, ptrdiff_t ldz,
+                                                    double* D, ptrdiff_t ldd) noexcept nogil
+    void colsum_f32 "mlpf_colsum_f32"(ptrdiff_t rows, ptrdiff_t n, const float* dZ, ptrdiff_t ld,
+                                      double* acc) noexcept nogil
+    void colsum_f64 "mlpf_colsum_f64"(ptrdiff_t rows, ptrdiff_t n, const double* dZ, ptrdiff_t ld,
+                                      double* acc) noexcept nogil
 
 
 cdef struct Epilogue:
@@ -30,13 +104,24 @@ cdef struct Epilogue:
 cdef inline void _forward_tile(Epilogue* e, floating* Z, floating* A, const floating* b,
                                const floating* gamma, ptrdiff_t r0, ptrdiff_t r1,
                                ptrdiff_t c0, ptrdiff_t c1) noexcept nogil:
+    """Bias then activation row by row, while the row is in L1 (relu, identity: one
+    vectorised pass)."""
     cdef ptrdiff_t i, j, ld = e.ld
+    cdef floating* z
+    if A == NULL or e.kind == RELU:
+        if floating is float:
+            bias_relu_f32(r1 - r0, c1 - c0, Z + r0 * ld + c0,
+                          NULL if A == NULL else A + r0 * ld + c0, ld, b + c0)
+        else:
+            bias_relu_f64(r1 - r0, c1 - c0, Z + r0 * ld + c0,
+                          NULL if A == NULL else A + r0 * ld + c0, ld, b + c0)
+        return
     for i in range(r0, r1):
+        z = Z + i * ld
         for j in range(c0, c1):
-            Z[i * ld + j] += b[j]
-    if A != NULL:
-        activation_forward_block(e.kind, r1 - r0, c1 - c0, Z + r0 * ld + c0, ld,
-                                 A + r0 * ld + c0, ld, NULL if gamma == NULL else gamma + c0)
+            z[j] += b[j]
+        activation_forward_block(e.kind, 1, c1 - c0, z + c0, ld, A + i * ld + c0, ld,
+                                 NULL if gamma == NULL else gamma + c0)
 
 
 cdef inline void forward_epilogue(void* ctx, ptrdiff_t r0, ptrdiff_t r1,
@@ -50,22 +135,36 @@ cdef inline void forward_epilogue(void* ctx, ptrdiff_t r0, ptrdiff_t r1,
                       <const float*>e.gamma, r0, r1, c0, c1)
 
 
+cdef inline void bias_grad_cols(floating* db, const floating* dZ, ptrdiff_t ld,
+                                ptrdiff_t n_rows, ptrdiff_t c0, ptrdiff_t c1) noexcept nogil:
+    """db_j = Σ_i dZ_ij for j in [c0, c1) (overwrite).   dZ (n_rows, ld).
+    Each db_j is a double sum over the rows in order (so independent of how the
+    columns are split); rows are walked contiguously, DB_COLS columns at a time."""
+    cdef double acc[DB_COLS]
+    cdef ptrdiff_t j, cb, w
+    cb = c0
+    while cb < c1:
+        w = c1 - cb if c1 - cb < DB_COLS else DB_COLS
+        if floating is float:
+            colsum_f32(n_rows, w, dZ + cb, ld, acc)
+        else:
+            colsum_f64(n_rows, w, dZ + cb, ld, acc)
+        for j in range(w):
+            db[cb + j] = <floating>acc[j]
+        cb += w
+
+
 cdef inline void _weight_grad_tile(Epilogue* e, floating* dW, const floating* W,
                                    floating* db, const floating* dZ, ptrdiff_t r0,
                                    ptrdiff_t r1, ptrdiff_t c0, ptrdiff_t c1) noexcept nogil:
     cdef ptrdiff_t i, j, ld = e.ld
     cdef floating l2 = <floating>e.l2
-    cdef double s
     if e.l2 != 0:
         for i in range(r0, r1):
             for j in range(c0, c1):
                 dW[i * ld + j] += l2 * W[i * ld + j]
     if db != NULL and r0 == 0:   # the rectangles holding row 0 cover each column once
-        for j in range(c0, c1):
-            s = 0
-            for i in range(e.n_rows):
-                s += dZ[i * ld + j]
-            db[j] = <floating>s
+        bias_grad_cols(db, dZ, ld, e.n_rows, c0, c1)
 
 
 cdef inline void weight_grad_epilogue(void* ctx, ptrdiff_t r0, ptrdiff_t r1,
@@ -83,6 +182,12 @@ cdef inline void _input_grad_tile(Epilogue* e, floating* dX, const floating* Zp,
                                   const floating* Ap, ptrdiff_t r0, ptrdiff_t r1,
                                   ptrdiff_t c0, ptrdiff_t c1) noexcept nogil:
     cdef ptrdiff_t ld = e.ld, off = r0 * ld + c0
+    if e.kind == RELU:
+        if floating is float:
+            relu_backward_f32(r1 - r0, c1 - c0, dX + off, ld, Zp + off, ld, dX + off, ld)
+        else:
+            relu_backward_f64(r1 - r0, c1 - c0, dX + off, ld, Zp + off, ld, dX + off, ld)
+        return
     activation_backward_block(e.kind, r1 - r0, c1 - c0, dX + off, ld, Zp + off, ld,
                               Ap + off, ld, dX + off, ld, NULL)
 

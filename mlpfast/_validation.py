@@ -26,9 +26,16 @@ def as_features(X, n_features, dtype, name="X"):
         raise ValueError(f"{name} must have at least one row, got shape {arr.shape}")
     if arr.shape[1] != n_features:
         raise ValueError(f"{name} must have {n_features} columns (features), got {arr.shape[1]}")
-    if not np.isfinite(arr).all():
+    if not all_finite(arr):
         raise ValueError(f"{name} must be finite: it holds NaN or inf")
     return arr
+
+
+def all_finite(arr, chunk=1 << 16):
+    """No NaN or inf in a 2-D array, checked in row blocks of about `chunk` values
+    so the check needs O(chunk) scratch memory, not a boolean copy of X."""
+    rows = max(1, chunk // max(1, arr.shape[1]))
+    return all(np.isfinite(arr[i:i + rows]).all() for i in range(0, arr.shape[0], rows))
 
 
 def positive_int(value, name):

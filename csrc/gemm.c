@@ -22,16 +22,24 @@
  *   block, no accumulate) or C = C + acc.  Every path below (direct or packed,
  *   edge or full tile, any thread count) runs exactly that, through the same
  *   ukernel, so only K and the SIMD path decide the bits.
- * * Threads: one OpenMP region; thread t computes cell t of a pm x pn grid over
- *   C (split over M and N, never K) with its own packing buffers, so threads
- *   never wait on each other (no barrier: on a busy machine a descheduled
- *   thread stalls nobody).  The grid minimises the packing each cell repeats.
- *   No region is opened for n_threads == 1 or for small problems (a forked
- *   child must not touch the OpenMP pool).
+ * * Threads: one OpenMP region over a pm x pn grid of cells of C (split over M
+ *   and N, never K), each thread with its own packing buffers, no barrier
+ *   inside.  Cells are shared out (struct share): each thread takes its home
+ *   cell(s) first, then any another thread has not started, so a late thread
+ *   costs at most the cells it already claimed.  (The region's closing join
+ *   still waits for every thread to be scheduled once: under load that, not
+ *   the work, is what stalls a 2-thread call.)  The grid minimises the packing
+ *   each cell repeats.  No region is opened for n_threads == 1 or for small
+ *   problems (a forked child must not touch the OpenMP pool).
  * * Direct path (small problems): one thread, no NC / MC blocking, and the
  *   operands that are already k-major (op(A) = A^T, op(B) = B) are read in place
  *   by the ukernel; only the transposed ones and ragged edge micro-panels are
  *   packed.
+ * * Small-M path (M <= SMALLM, op(B) = B, SIMD paths): batch-1 inference.  B
+ *   is streamed in place, strip by strip, by kernels of R (8 / 4 / 2 / 1) rows
+ *   and up to 16 vectors with a masked last vector (gemm_smallm.h); no packing,
+ *   no allocation; threads split N (same core, same columns on every call, so
+ *   weights that fit in the two L2s stay there).
  * * Memory: one aligned block per call (a B panel and an A block per thread),
  *   freed before return; failure returns -1 before any work.
  * * Epilogue: called on each MC x NC tile by the thread that finished it, right

@@ -228,7 +228,7 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
     const F(kdesc) *d = &F(kdescs)[mlpf_simd_get()];
     F(job) J;
     if (M < 1 || N < 1 || K < 1) return 0;
-    if (M <= SMALLM && !trans_b) {
+    if (M <= SMALLM && !trans_b && d->sm[0][0]) {
         J.d = d; J.ta = trans_a; J.tb = 0; J.accumulate = accumulate;
         J.M = M; J.N = N; J.K = K; J.A = A; J.lda = lda; J.B = B; J.ldb = ldb;
         J.C = C; J.ldc = ldc; J.epi = epi; J.ctx = ctx;

@@ -8,7 +8,8 @@
  *   avx2       6 x 16 |  6 x 8      4, 2, 1       256           144   1024 | 512
  *   generic    4 x 8  |  4 x 8      2, 1          256           128   1024
  * plus a 1 x 4NR kernel (wide1) for single rows against op(B) read in place,
- * and (AVX-512) a gather-based pack of transposed B micro-panels.
+ * small-M kernels (gemm_smallm.h; SIMD paths only), and (AVX-512) gather-based
+ * packs of transposed B and of A micro-panels and vector copies of B panels.
  * The MR-row micro-panel of A (MR x KC) stays in L1 while the B panel
  * (KC x NC, about 1 MiB) streams from L2 through it.
  * KC is part of the arithmetic (it fixes where partial sums meet C), so it is a
@@ -91,15 +92,6 @@ static void F(writeback)(T *c, ptrdiff_t ldc, const T *tile, int ldt, int m, int
 #define UKR_NAME F(ukr_generic_1)
 #define MR 1
 #include "gemm_ukernel.h"
-#define MASK_T int
-#define V_MASK(n) (n)
-#define V_MLOAD(p, k) (*(p))
-#define V_MSTORE(p, k, v) (*(p) = (v))
-#undef NV
-#define SM_PATH generic
-#define SM_BIG 0
-#include "gemm_smallm_set.h"
-#include "gemm_smallm_undef.h"
 #include "gemm_ukernel_undef.h"
 
 #if MLPF_X86
@@ -267,7 +259,7 @@ static void F(pack_bn_avx512)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, ptrdiff
 /* {MR, NR, KC, MC, NC, ukernel, {row kernels}, wide1, pack_bt, pack_an, pack_bn, sm, vl} per path, by MLPF_SIMD_* */
 static const F(kdesc) F(kdescs)[MLPF_SIMD_COUNT] = {
     {4, 8, 256, 128, 1024, F(ukr_generic_4), {{2, F(ukr_generic_2)}, {1, F(ukr_generic_1)}}, NULL,
-     NULL, NULL, NULL, SM_TABLE8(generic), 1},
+     NULL, NULL, NULL, {{NULL}}, 1},    /* no small-M kernels: scalar strips lose to 4 x 8 tiles */
     {6, VL_, 256, 144, F32 ? 1024 : 512, AVX2_KERNELS},
     {14, 2 * VL_, F32 ? 256 : 128, 168, 1024, AVX512_KERNELS},
 };

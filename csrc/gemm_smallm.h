@@ -24,7 +24,6 @@ UKR_ATTR static void SM_NAME(ptrdiff_t kc, const T *restrict a, ptrdiff_t sai, p
 {
     V acc[R][NV];
     const MASK_T mk = V_MASK(nlast);
-    (void)mk;                   /* the portable path has no masks */
 #pragma GCC unroll 8
     for (int i = 0; i < R; i++)
 #pragma GCC unroll 16

@@ -66,7 +66,8 @@ def _check(C, A, B, trans_a, trans_b):
 
 def _run(benchmark, fn, C, A, B, trans_a, trans_b, M, N, K):
     benchmark(fn)
-    benchmark.extra_info["gflops"] = 2.0 * M * N * K / benchmark.stats.stats.median / 1e9
+    if benchmark.stats is not None:      # None under --benchmark-disable (a smoke run)
+        benchmark.extra_info["gflops"] = 2.0 * M * N * K / benchmark.stats.stats.median / 1e9
     benchmark.extra_info["shape"] = f"{M}x{N}x{K}"
     _check(C, A, B, trans_a, trans_b)
 

@@ -47,6 +47,7 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gemm.h"
 
@@ -79,6 +80,11 @@
  * small-M path: B streamed in place, no packing, no allocation. */
 #ifndef SMALLM
 #define SMALLM 8
+#endif
+/* Packing memory of up to STACK_PACK bytes (tiny problems: e.g. 32 x 32 x 32)
+ * lives in an aligned local array of the call instead of a malloc'd block. */
+#ifndef STACK_PACK
+#define STACK_PACK 16384
 #endif
 #ifndef CELLS_PER_THREAD    /* of the packed path, for work sharing */
 #define CELLS_PER_THREAD 1
@@ -204,7 +210,12 @@ static void plan_gemm(struct plan *P, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int
     double mnk = (double)M * (double)N * (double)K;
     ptrdiff_t nt = (n_threads > 1 && 2.0 * mnk >= PAR_FLOPS) ? n_threads : 1;
     P->direct = mnk <= DIRECT_MNK;
-    if (P->direct) nt = 1;
+    if (P->direct) {            /* one thread, one cell, no blocking: what the rest gives */
+        P->nt = 1; P->ncell = 1; P->pm = 1; P->pn = 1;
+        P->mstep = round_up(M, mr); P->nstep = round_up(N, nr);
+        P->mc = M; P->nc = N;
+        return;
+    }
     /* no more threads than micro-tiles, nor than quarters of PAR_FLOPS of work */
     if (nt > cdiv(M, mr) * cdiv(N, nr)) nt = cdiv(M, mr) * cdiv(N, nr);
     if ((double)nt > 2.0 * mnk / (PAR_FLOPS / 4)) nt = (ptrdiff_t)(2.0 * mnk / (PAR_FLOPS / 4));

@@ -4,8 +4,10 @@
  * NC -> KC -> MC, macro_kernel: MR -> NR), the thread worker and mlpf_gemm_<dtype>.
  */
 
-/* op(A)[i0:i0+m, p0:p0+kc] into MR-row micro-panels, k-major, zero-padded rows
- * (the row kernels never read the padding; it keeps the panel well defined). */
+/* op(A)[i0:i0+m, p0:p0+kc] into MR-row micro-panels, k-major.  The rows of a
+ * ragged micro-panel past m are left unwritten: only the row kernels (8 / 4 /
+ * 2 / 1 rows, never more than m) read such a panel, so nobody reads them, and
+ * skipping them saves a per-k memset that dominated tiny calls. */
 static void F(pack_a)(int ta, const T *A, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t m,
                       ptrdiff_t p0, ptrdiff_t kc, int mr, T *buf,
                       void (*pack_an)(const T *, ptrdiff_t, ptrdiff_t, T *))
@@ -17,7 +19,6 @@ static void F(pack_a)(int ta, const T *A, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t
             for (ptrdiff_t k = 0; k < kc; k++, src += lda) {
                 T *dst = buf + k * mr;
                 for (int i = 0; i < mm; i++) dst[i] = src[i];
-                for (int i = mm; i < mr; i++) dst[i] = 0;
             }
         } else if (pack_an && mm == mr && lda <= INT32_MAX / MLPF_MAX_MR) {  /* gathers */
             pack_an(A + (i0 + ir) * lda + p0, lda, kc, buf);
@@ -27,7 +28,6 @@ static void F(pack_a)(int ta, const T *A, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t
             for (ptrdiff_t k = 0; k < kc; k++) {
                 T *dst = buf + k * mr;
                 for (int i = 0; i < mm; i++) dst[i] = rows[i][k];
-                for (int i = mm; i < mr; i++) dst[i] = 0;
             }
         }
     }
@@ -44,6 +44,8 @@ static void F(pack_b)(int tb, const T *B, ptrdiff_t ldb, ptrdiff_t p0, ptrdiff_t
     if (!tb) {                  /* B stored K x N: walk it row by row (one stream) */
         const T *src = B + p0 * ldb + j0;
         if (pack_bn && full) pack_bn(src, ldb, kc, full, buf);
+        if (rem)                /* the padding of the ragged panel: one memset, not one per k */
+            memset(buf + full * panel, 0, (size_t)panel * sizeof(T));
         for (ptrdiff_t k = 0; k < kc; k++, src += ldb) {
             T *dst = buf + k * nr;
             if (!pack_bn)
@@ -52,7 +54,6 @@ static void F(pack_b)(int tb, const T *B, ptrdiff_t ldb, ptrdiff_t p0, ptrdiff_t
             if (rem) {
                 T *tail = dst + full * panel;
                 for (ptrdiff_t j = 0; j < rem; j++) tail[j] = src[full * nr + j];
-                for (ptrdiff_t j = rem; j < nr; j++) tail[j] = 0;
             }
         }
     } else {                    /* B stored N x K: nn rows of B streamed side by side */
@@ -65,10 +66,9 @@ static void F(pack_b)(int tb, const T *B, ptrdiff_t ldb, ptrdiff_t p0, ptrdiff_t
                 continue;
             }
             for (int j = 0; j < nn; j++) rows[j] = B + (j0 + p * nr + j) * ldb + p0;
-            for (ptrdiff_t k = 0; k < kc; k++, dst += nr) {
+            memset(dst, 0, (size_t)panel * sizeof(T));   /* padding: once, not per k */
+            for (ptrdiff_t k = 0; k < kc; k++, dst += nr)
                 for (int j = 0; j < nn; j++) dst[j] = rows[j][k];
-                for (int j = nn; j < nr; j++) dst[j] = 0;
-            }
         }
     }
 }
@@ -228,7 +228,14 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
     const F(kdesc) *d = &F(kdescs)[mlpf_simd_get()];
     F(job) J;
     if (M < 1 || N < 1 || K < 1) return 0;
-    if (M <= SMALLM && !trans_b && d->sm[0][0]) {
+    /* A single column with op(A) = A^T and C contiguous: C^T = op(B)^T A is one
+     * row against A read in place (the small-M path, M = 1).  Each element is
+     * the same fma chain (fma(a, b, acc) = fma(b, a, acc)), so the same bits. */
+    if (N == 1 && M > 1 && ldc == 1 && trans_a && !trans_b && !epi && d->sm[0][0])
+        return F(mlpf_gemm)(1, 0, 1, M, K, B, ldb, A, lda, C, M, accumulate, n_threads,
+                            NULL, NULL);
+    if (!trans_b && d->sm[0][0] &&
+        (M <= SMALLM || (N <= d->vl && (double)M * (double)N * (double)K <= DIRECT_MNK))) {
         J.d = d; J.ta = trans_a; J.tb = 0; J.accumulate = accumulate;
         J.M = M; J.N = N; J.K = K; J.A = A; J.lda = lda; J.B = B; J.ldb = ldb;
         J.C = C; J.ldc = ldc; J.epi = epi; J.ctx = ctx;
@@ -267,7 +274,9 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
     ptrdiff_t mcp = (J.direct && trans_a) ? d->mr : round_up(J.P.mc, d->mr);
     J.blen = round_up(ncp * kc, align);
     J.alen = round_up(mcp * kc, align);
-    J.mem = (T *)aligned_block((size_t)((J.blen + J.alen) * J.P.nt) * sizeof(T));
+    const size_t bytes = (size_t)((J.blen + J.alen) * J.P.nt) * sizeof(T);
+    T stack_mem[STACK_PACK / sizeof(T)] __attribute__((aligned(64)));
+    J.mem = bytes <= sizeof stack_mem ? stack_mem : (T *)aligned_block(bytes);
     if (!J.mem) return -1;
 
     struct share S;
@@ -279,6 +288,6 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
     } else
 #endif
         F(worker)(&J, &S, 0);
-    aligned_free(J.mem);
+    if (J.mem != stack_mem) aligned_free(J.mem);
     return 0;
 }

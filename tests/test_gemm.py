@@ -277,3 +277,24 @@ def test_gemm_in_forked_child_after_threads(nat, rng):
         pytest.fail("the forked child hung in gemm")
     assert os.read(r, 1) == b"\x01"
     os.close(r)
+
+
+def test_gemm_tiny_paths_match_large():
+    """Tiny calls (stack packing buffer, small-M / transposed N = 1 routes) give the
+    same bits as the rows / columns of larger heap-buffer calls."""
+    import numpy as np
+    from mlpfast import _linalg
+    rng = np.random.default_rng(7)
+    for ta in (False, True):
+        for tb in (False, True):
+            for N in (1, 5, 16, 32):
+                K = 32
+                Abig = rng.standard_normal((K, 400) if ta else (400, K)).astype(np.float32)
+                Bbig = rng.standard_normal((70, K) if tb else (K, 70)).astype(np.float32)
+                Cbig = np.empty((400, 70), np.float32)
+                _linalg.gemm(Cbig, Abig, Bbig, ta, tb, False, 1)
+                A = np.ascontiguousarray(Abig[:, :32] if ta else Abig[:32])
+                B = np.ascontiguousarray(Bbig[:N] if tb else Bbig[:, :N])
+                C = np.empty((32, N), np.float32)
+                _linalg.gemm(C, A, B, ta, tb, False, 1)
+                assert np.array_equal(C.view(np.uint32), Cbig[:32, :N].view(np.uint32)), (ta, tb, N)

@@ -29,6 +29,16 @@ def _numeric(y, name="y"):
     return y
 
 
+def _columns(y, n_rows, n_out, what):
+    """y as an (n_rows, n_out) array: one column per output unit ((N,) allowed for one)."""
+    y = _numeric(y)
+    _check_rows(y, n_rows)
+    y = y.reshape(n_rows, -1) if y.ndim == 1 else y
+    if y.ndim != 2 or y.shape[1] != n_out:
+        raise ValueError(f"y must have shape ({n_rows}, {n_out}) of {what}, got {np.shape(y)}")
+    return y
+
+
 class Loss:
     name = None
 
@@ -84,12 +94,7 @@ class BinaryCrossEntropy(Loss):
     name = "binary_cross_entropy"
 
     def targets(self, y, n_rows, n_out, dtype):
-        y = _numeric(y)
-        _check_rows(y, n_rows)
-        y = y.reshape(n_rows, -1) if y.ndim == 1 else y
-        if y.ndim != 2 or y.shape[1] != n_out:
-            raise ValueError(f"y must have shape ({n_rows},) or ({n_rows}, {n_out}) of 0/1 "
-                             f"labels, got {np.shape(y)}")
+        y = _columns(y, n_rows, n_out, "0/1 labels")
         if not np.all((y == 0) | (y == 1)):
             raise ValueError("y must hold 0/1 labels for binary_cross_entropy")
         return np.ascontiguousarray(y, dtype=dtype)
@@ -115,12 +120,8 @@ class MeanSquaredError(Loss):
     name = "mse"
 
     def targets(self, y, n_rows, n_out, dtype):
-        y = _numeric(y)
-        _check_rows(y, n_rows)
-        y = y.reshape(n_rows, -1) if y.ndim == 1 else y
-        if y.ndim != 2 or y.shape[1] != n_out:
-            raise ValueError(f"y must have shape ({n_rows}, {n_out}) for mse, got {np.shape(y)}")
-        return np.ascontiguousarray(y, dtype=dtype)
+        return np.ascontiguousarray(_columns(y, n_rows, n_out, "real targets for mse"),
+                                    dtype=dtype)
 
     def __call__(self, kernels, d_out, scratch, out, targets, n_threads):
         return kernels.mean_squared_error.raw(d_out, out, targets, n_threads)

@@ -172,7 +172,7 @@ class MLP:
         """The last layer's output with buffers of this call only (thread-safe).
         Native: one call for the whole network when X is ready as it is."""
         rows = X.shape[0] if isinstance(X, np.ndarray) and X.ndim else 0
-        n_threads = get_num_threads() if rows >= 64 else 1   # small batches: one thread
+        n_threads = self._inference_threads(rows)
         if self.kernels is _backend.native:
             if self._inference is None:
                 from ._engine import Forward
@@ -181,7 +181,7 @@ class MLP:
             if out is not None:
                 return out
         A = self._X(X)
-        n_threads = get_num_threads() if A.shape[0] >= 64 else 1
+        n_threads = self._inference_threads(A.shape[0])
         for layer in self.layers:
             Z = np.empty((A.shape[0], layer.n_out), self.dtype)
             out = Z if layer.code == 0 else np.empty_like(Z)
@@ -189,6 +189,12 @@ class MLP:
                                             layer._b, layer.code, layer._gamma, n_threads)
             A = out
         return A
+
+    def _inference_threads(self, rows):
+        """Threads pay for batches of 64+ rows, or when the weights (> 4 MB) are too
+        big for one core's cache, so each core streams its share; else one thread."""
+        big = self.params[0].nbytes > 1 << 22
+        return get_num_threads() if rows >= 64 or big else 1
 
     def predict(self, X):
         """Class indices (cross_entropy), 0/1 (binary_cross_entropy) or values (mse)."""

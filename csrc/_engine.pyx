@@ -333,17 +333,17 @@ def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_thr
                                                   net.params[i].shape[0])
             slots = [opt.state[i][s] for s in opt.slots] + [None, None]
             o.state[i][0], o.state[i][1] = _ptr(slots[0]), _ptr(slots[1])
-        args = (n_layers, X.shape[1], T.shape[1] if T.ndim == 2 else 1,
-                LOSS_CODES[net.loss.name], n, batch_size)
+        t_width = T.shape[1] if T.ndim == 2 else 1      # values per target row
+        loss_kind = LOSS_CODES[net.loss.name]
         if dtype == np.float32:
             status = _epoch[float](L, n_layers, <float*>_ptr(X), X.shape[1], _ptr(T),
-                                   args[2], args[3], <int64_t*>_ptr(order), n, batch_size,
+                                   t_width, loss_kind, <int64_t*>_ptr(order), n, batch_size,
                                    <float*>_ptr(Xb), _ptr(Tb), <float*>_ptr(P),
                                    <double*>_ptr(row_loss), net.l2, net.dropout, epoch_seed,
                                    &o, n_threads, interrupt, &total, &steps)
         else:
             status = _epoch[double](L, n_layers, <double*>_ptr(X), X.shape[1], _ptr(T),
-                                    args[2], args[3], <int64_t*>_ptr(order), n, batch_size,
+                                    t_width, loss_kind, <int64_t*>_ptr(order), n, batch_size,
                                     <double*>_ptr(Xb), _ptr(Tb), <double*>_ptr(P),
                                     <double*>_ptr(row_loss), net.l2, net.dropout, epoch_seed,
                                     &o, n_threads, interrupt, &total, &steps)

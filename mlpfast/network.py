@@ -68,6 +68,7 @@ class MLP:
         self.optimizer = None
         self.history = None
         self._inference = None       # the native forward plan, built on first use
+        self._scratch_buffers = {}   # loss scratch (N, m_L), see _scratch
 
     # ------------------------------------------------------------ parameters
     def _allocate(self):
@@ -149,11 +150,11 @@ class MLP:
             self.layers[l].backward(self.kernels, prev, self.l2, n_threads, mask)
 
     def _scratch(self, i=0):
-        rows = self.layers[-1]._rows
-        cache = self.__dict__.setdefault("_scratch_cache", {})
-        if cache.get(i, np.empty(0)).shape != (rows, self.n_outputs):
-            cache[i] = np.empty((rows, self.n_outputs), self.dtype)
-        return cache[i]
+        """Scratch buffer i (N, m_L) for the loss kernels, kept across batches."""
+        shape = (self.layers[-1]._rows, self.n_outputs)
+        if i not in self._scratch_buffers or self._scratch_buffers[i].shape != shape:
+            self._scratch_buffers[i] = np.empty(shape, self.dtype)
+        return self._scratch_buffers[i]
 
     def _penalty(self):
         if self.l2 == 0:

@@ -10,17 +10,27 @@
  * skipping them saves a per-k memset that dominated tiny calls. */
 static void F(pack_a)(int ta, const T *A, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t m,
                       ptrdiff_t p0, ptrdiff_t kc, int mr, T *buf,
-                      void (*pack_an)(const T *, ptrdiff_t, ptrdiff_t, T *))
+                      void (*pack_an)(const T *, ptrdiff_t, ptrdiff_t, T *),
+                      void (*pack_at)(const T *, ptrdiff_t, ptrdiff_t, T *))
 {
+    if (ta) {   /* A stored K x M: row k of the block is contiguous.  Walk k outermost,
+                 * each row of A read once in one stream (a panel at a time would
+                 * stride lda per k, thrashing one L1 set when lda is a multiple of 1 KiB) */
+        const ptrdiff_t full = m / mr, panel = (ptrdiff_t)mr * kc;
+        for (ptrdiff_t k = 0; k < kc; k++) {
+            const T *src = A + (p0 + k) * lda + i0;
+            T *dst = buf + k * mr;
+            if (pack_at && full) pack_at(src, full, panel, dst);
+            else
+                for (ptrdiff_t p = 0; p < full; p++)
+                    for (int i = 0; i < mr; i++) dst[p * panel + i] = src[p * mr + i];
+            for (ptrdiff_t i = full * mr; i < m; i++) dst[full * panel + i - full * mr] = src[i];
+        }
+        return;
+    }
     for (ptrdiff_t ir = 0; ir < m; ir += mr, buf += (ptrdiff_t)mr * kc) {
         int mm = (int)(m - ir < mr ? m - ir : mr);
-        if (ta) {               /* A stored K x M: row k of the panel is contiguous */
-            const T *src = A + p0 * lda + i0 + ir;
-            for (ptrdiff_t k = 0; k < kc; k++, src += lda) {
-                T *dst = buf + k * mr;
-                for (int i = 0; i < mm; i++) dst[i] = src[i];
-            }
-        } else if (pack_an && mm == mr && lda <= INT32_MAX / MLPF_MAX_MR) {  /* gathers */
+        if (pack_an && mm == mr && lda <= INT32_MAX / MLPF_MAX_MR) {  /* gathers */
             pack_an(A + (i0 + ir) * lda + p0, lda, kc, buf);
         } else {                /* A stored M x K: mm rows streamed side by side */
             const T *rows[MLPF_MAX_MR];
@@ -161,10 +171,10 @@ static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, 
             for (ptrdiff_t i0 = m0; i0 < m1; i0 += mc) {
                 const ptrdiff_t mcur = m1 - i0 < mc ? m1 - i0 : mc;
                 if (!a_inplace)
-                    F(pack_a)(J->ta, J->A, J->lda, i0, mcur, pc, kc, mr, abuf, d->pack_an);
+                    F(pack_a)(J->ta, J->A, J->lda, i0, mcur, pc, kc, mr, abuf, d->pack_an, d->pack_at);
                 else if (mcur % mr)     /* only the ragged last micro-panel */
                     F(pack_a)(1, J->A, J->lda, i0 + mcur - mcur % mr, mcur % mr, pc, kc, mr,
-                              abuf, NULL);
+                              abuf, NULL, NULL);
                 F(macro_kernel)(J, i0, mcur, jc, ncur, pc, kc, first, abuf, bbuf);
                 if (last && J->epi)
                     J->epi(J->ctx, i0, i0 + mcur, jc, jc + ncur);

@@ -39,6 +39,9 @@ typedef struct {
      * and the `full` whole NR-column micro-panels of op(B) = B (vector copies) */
     void (*pack_an)(const T *src, ptrdiff_t lda, ptrdiff_t kc, T *dst);
     void (*pack_bn)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, ptrdiff_t full, T *dst);
+    /* optional: row k of `full` whole MR-row micro-panels of op(A) = A^T
+     * (src[p*MR + i] to dst[p*panel + i], vector copies) */
+    void (*pack_at)(const T *src, ptrdiff_t full, ptrdiff_t panel, T *dst);
     /* small-M kernels (gemm_smallm.h), [log2 R][log2 NV], NULL where not built,
      * and the lanes of their vectors */
     F(sm_fn) sm[4][5];
@@ -244,22 +247,37 @@ static void F(pack_bn_avx512)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, ptrdiff
         }
 }
 
+/* Row k of `full` whole 14-row micro-panels of op(A) = A^T: one masked vector
+ * copy (two for double) per panel. */
+__attribute__((target("avx512f,avx512vl,avx512dq")))
+static void F(pack_at_avx512)(const T *src, ptrdiff_t full, ptrdiff_t panel, T *dst)
+{
+    for (ptrdiff_t p = 0; p < full; p++, src += 14, dst += panel) {
+#if MLPF_F64
+        _mm512_storeu_pd(dst, _mm512_loadu_pd(src));
+        _mm512_mask_storeu_pd(dst + 8, 0x3F, _mm512_maskz_loadu_pd(0x3F, src + 8));
+#else
+        _mm512_mask_storeu_ps(dst, 0x3FFF, _mm512_maskz_loadu_ps(0x3FFF, src));
+#endif
+    }
+}
+
 #define AVX2_KERNELS F(ukr_avx2_6), {{4, F(ukr_avx2_4)}, {2, F(ukr_avx2_2)}, {1, F(ukr_avx2_1)}}, \
-    F(ukr_avx2_1w), NULL, NULL, NULL, SM_TABLE8(avx2), VL_ / 2
+    F(ukr_avx2_1w), NULL, NULL, NULL, NULL, SM_TABLE8(avx2), VL_ / 2
 #define AVX512_KERNELS F(ukr_avx512_14), \
     {{8, F(ukr_avx512_8)}, {4, F(ukr_avx512_4)}, {2, F(ukr_avx512_2)}, {1, F(ukr_avx512_1)}}, \
     F(ukr_avx512_1w), F(pack_bt_avx512), F(pack_an_avx512), F(pack_bn_avx512), \
-    SM_TABLE16(avx512), VL_
+    F(pack_at_avx512), SM_TABLE16(avx512), VL_
 #else   /* never selected: not supported */
-#define AVX2_KERNELS NULL, {{1, NULL}}, NULL, NULL, NULL, NULL, {{NULL}}, 1
-#define AVX512_KERNELS NULL, {{1, NULL}}, NULL, NULL, NULL, NULL, {{NULL}}, 1
+#define AVX2_KERNELS NULL, {{1, NULL}}, NULL, NULL, NULL, NULL, NULL, {{NULL}}, 1
+#define AVX512_KERNELS NULL, {{1, NULL}}, NULL, NULL, NULL, NULL, NULL, {{NULL}}, 1
 #endif
 #undef WRITEBACK
 
 /* {MR, NR, KC, MC, NC, ukernel, {row kernels}, wide1, pack_bt, pack_an, pack_bn, sm, vl} per path, by MLPF_SIMD_* */
 static const F(kdesc) F(kdescs)[MLPF_SIMD_COUNT] = {
     {4, 8, 256, 128, 1024, F(ukr_generic_4), {{2, F(ukr_generic_2)}, {1, F(ukr_generic_1)}}, NULL,
-     NULL, NULL, NULL, {{NULL}}, 1},    /* no small-M kernels: scalar strips lose to 4 x 8 tiles */
+     NULL, NULL, NULL, NULL, {{NULL}}, 1},    /* no small-M kernels: scalar strips lose to 4 x 8 tiles */
     {6, VL_, 256, 144, F32 ? 1024 : 512, AVX2_KERNELS},
     {14, 2 * VL_, F32 ? 256 : 128, 168, 1024, AVX512_KERNELS},
 };

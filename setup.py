@@ -73,8 +73,11 @@ def _openmp_flags():
 
 OPENMP = _openmp_flags()
 base_cflags = ["-O0", "-g"] if DEBUG else ["-O3"]
-# -fno-math-errno lets gcc vectorise sqrt (the optimisers); it changes no result
-base_cflags += ["-fno-math-errno", "-Wno-unused-function", "-Wno-unreachable-code"]
+# -fno-math-errno lets gcc vectorise sqrt (the optimisers); it changes no result.
+# -ffp-contract=off: no a*b+c fused into an FMA behind our back, so the vector
+# clones (clones.h) compute the baseline's bits (the GEMM's FMAs are explicit).
+base_cflags += ["-fno-math-errno", "-ffp-contract=off", "-Wno-unused-function",
+                "-Wno-unreachable-code"]
 cflags = base_cflags + OPENMP
 macros = [
     ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),

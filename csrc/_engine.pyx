@@ -113,18 +113,14 @@ cdef extern from *:
     #define MLPF_FINITE
     #include <stddef.h>
     #include <stdint.h>
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-    #define MLPF_FINITE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-    #else
-    #define MLPF_FINITE_CLONES
-    #endif
+    #include "clones.h"
     /* 1 if no NaN or inf among x[0:n]: an OR over exponent fields (integer ops only) */
-    MLPF_FINITE_CLONES static int mlpf_all_finite_f32(const float *x, ptrdiff_t n) {
+    MLPF_CLONES static int mlpf_all_finite_f32(const float *x, ptrdiff_t n) {
         const uint32_t *w = (const uint32_t *)x; uint32_t bad = 0;
         for (ptrdiff_t i = 0; i < n; i++) bad |= (w[i] & 0x7f800000u) == 0x7f800000u;
         return bad == 0;
     }
-    MLPF_FINITE_CLONES static int mlpf_all_finite_f64(const double *x, ptrdiff_t n) {
+    MLPF_CLONES static int mlpf_all_finite_f64(const double *x, ptrdiff_t n) {
         const uint64_t *w = (const uint64_t *)x; uint64_t bad = 0;
         for (ptrdiff_t i = 0; i < n; i++)
             bad |= (w[i] & 0x7ff0000000000000ull) == 0x7ff0000000000000ull;

@@ -15,22 +15,18 @@ cdef enum:
 
 
 # The epilogues' hottest loops in C, built for AVX-512 / AVX2 / baseline and picked
-# at load time (target_clones): adds, compares and selects only (no product a
-# compiler could fuse into an FMA), so every clone computes the same bits.
+# at load time (clones.h): adds, compares and selects only, so every clone
+# computes the same bits.
 cdef extern from *:
     """
     #ifndef MLPF_EPI_KERNELS
     #define MLPF_EPI_KERNELS
     #include <stddef.h>
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-    #define MLPF_EPI_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-    #else
-    #define MLPF_EPI_CLONES
-    #endif
+    #include "clones.h"
     /* Z += b on each row; A = relu(Z) too when A is not NULL (A may be Z).  rows x n,
        stride ld. */
     #define MLPF_DEF_BIAS_RELU(T, S) \\
-    MLPF_EPI_CLONES static void mlpf_bias_relu_##S(ptrdiff_t rows, ptrdiff_t n, \\
+    MLPF_CLONES static void mlpf_bias_relu_##S(ptrdiff_t rows, ptrdiff_t n, \\
             T *Z, T *A, ptrdiff_t ld, const T *restrict b) { \\
         for (ptrdiff_t i = 0; i < rows; i++) { \\
             T *z = Z + i * ld; \\
@@ -44,7 +40,7 @@ cdef extern from *:
     }
     /* D = G where Z > 0, else 0 (D may be G).  rows x n, strides ldg, ldz, ldd. */
     #define MLPF_DEF_RELU_BACK(T, S) \\
-    MLPF_EPI_CLONES static void mlpf_relu_backward_##S(ptrdiff_t rows, ptrdiff_t n, \\
+    MLPF_CLONES static void mlpf_relu_backward_##S(ptrdiff_t rows, ptrdiff_t n, \\
             const T *G, ptrdiff_t ldg, const T *restrict Z, ptrdiff_t ldz, T *D, ptrdiff_t ldd) { \\
         for (ptrdiff_t i = 0; i < rows; i++) { \\
             const T *g = G + i * ldg, *z = Z + i * ldz; T *d = D + i * ldd; \\
@@ -53,7 +49,7 @@ cdef extern from *:
     }
     /* acc[j] = Σ_i dZ[i, j] in double, rows in order from 0 + dZ[0, j].  rows >= 1. */
     #define MLPF_DEF_COLSUM(T, S) \\
-    MLPF_EPI_CLONES static void mlpf_colsum_##S(ptrdiff_t rows, ptrdiff_t n, \\
+    MLPF_CLONES static void mlpf_colsum_##S(ptrdiff_t rows, ptrdiff_t n, \\
             const T *restrict dZ, ptrdiff_t ld, double *restrict acc) { \\
         for (ptrdiff_t j = 0; j < n; j++) acc[j] = 0.0 + (double)dZ[j]; \\
         for (ptrdiff_t i = 1; i < rows; i++) { \\

@@ -8,22 +8,46 @@
 #   size) are computed once in double, then cast to the array's type, and the
 #   element updates run in that type.
 # * The P elements are cut into blocks of BLOCK; `prange(schedule='static')`
-#   hands whole blocks to threads and each block is one plain loop (`*_block`)
-#   the compiler can vectorise.  Every element is updated independently, so
+#   hands whole blocks to threads and each block is one plain C loop
+#   (optim_blocks.h), built for AVX-512 / AVX2 / baseline and picked at load
+#   time; no clone fuses into FMAs (-ffp-contract=off), so all give the same bits.  Every element is updated independently, so
 #   results are bitwise identical for any thread count.  A thread is woken
 #   only per GRAIN_BLOCKS blocks (smaller arrays run with no OpenMP region):
 #   on a shared machine a team's wake-up can cost more than the update.
 # * State arrays are read and written in the same pass as θ (one sweep over
 #   memory per step), in the order the formulas are written.
-# * Vectorisation: sgd and momentum vectorise as built.  The sqrt of adagrad,
-#   rmsprop and adam stays scalar because GCC must keep sqrt's errno side
-#   effect under the default -fmath-errno (neither `optimize` attributes nor
-#   pragmas lift it); compiling with -fno-math-errno (setup.py's flags) makes
-#   those loops ~3-4x faster in float32 without changing any result.
+# * The sqrt of adagrad, rmsprop and adam vectorises only because setup.py
+#   builds with -fno-math-errno (GCC must otherwise keep sqrt's errno side
+#   effect, and neither `optimize` attributes nor pragmas lift it).
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport pow, sqrt
-from fmath cimport _sqrt
+
+cdef extern from "optim_blocks.h":
+    void sgd_f32 "mlpf_sgd_block_f32"(Py_ssize_t n, float* theta, const float* g,
+                                      float lr) noexcept nogil
+    void sgd_f64 "mlpf_sgd_block_f64"(Py_ssize_t n, double* theta, const double* g,
+                                      double lr) noexcept nogil
+    void momentum_f32 "mlpf_momentum_block_f32"(Py_ssize_t n, float* theta, float* v,
+                                                const float* g, float lr, float alpha,
+                                                int nesterov) noexcept nogil
+    void momentum_f64 "mlpf_momentum_block_f64"(Py_ssize_t n, double* theta, double* v,
+                                                const double* g, double lr, double alpha,
+                                                int nesterov) noexcept nogil
+    void rms_f32 "mlpf_rms_block_f32"(Py_ssize_t n, float* theta, float* r, const float* g,
+                                      float lr, float rho, float one_m_rho,
+                                      float eps) noexcept nogil
+    void rms_f64 "mlpf_rms_block_f64"(Py_ssize_t n, double* theta, double* r, const double* g,
+                                      double lr, double rho, double one_m_rho,
+                                      double eps) noexcept nogil
+    void adam_f32 "mlpf_adam_block_f32"(Py_ssize_t n, float* theta, float* s, float* r,
+                                        const float* g, float b1, float one_m_b1, float b2,
+                                        float one_m_b2, float step, float rsqrt_c2, float eps,
+                                        float decay) noexcept nogil
+    void adam_f64 "mlpf_adam_block_f64"(Py_ssize_t n, double* theta, double* s, double* r,
+                                        const double* g, double b1, double one_m_b1, double b2,
+                                        double one_m_b2, double step, double rsqrt_c2,
+                                        double eps, double decay) noexcept nogil
 
 cdef enum:
     BLOCK = 8192
@@ -42,9 +66,10 @@ cdef inline int optim_threads(Py_ssize_t nblocks, int n_threads) noexcept nogil:
 
 cdef inline void _sgd_block(Py_ssize_t lo, Py_ssize_t hi, floating* theta, const floating* g,
                             floating lr) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(lo, hi):
-        theta[i] = theta[i] - lr * g[i]
+    if floating is float:
+        sgd_f32(hi - lo, theta + lo, g + lo, lr)
+    else:
+        sgd_f64(hi - lo, theta + lo, g + lo, lr)
 
 
 cdef inline void sgd_update_core(Py_ssize_t n, floating* theta, const floating* g, double lr,
@@ -61,19 +86,10 @@ cdef inline void sgd_update_core(Py_ssize_t n, floating* theta, const floating* 
 cdef inline void _momentum_block(Py_ssize_t lo, Py_ssize_t hi, floating* theta, floating* v,
                                  const floating* g, floating lr, floating alpha,
                                  bint nesterov) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef floating step, vi
-    if nesterov:
-        for i in range(lo, hi):
-            step = lr * g[i]
-            vi = alpha * v[i] - step
-            v[i] = vi
-            theta[i] = theta[i] + (alpha * vi - step)
+    if floating is float:
+        momentum_f32(hi - lo, theta + lo, v + lo, g + lo, lr, alpha, nesterov)
     else:
-        for i in range(lo, hi):
-            vi = alpha * v[i] - lr * g[i]
-            v[i] = vi
-            theta[i] = theta[i] + vi
+        momentum_f64(hi - lo, theta + lo, v + lo, g + lo, lr, alpha, nesterov)
 
 
 cdef inline void _momentum_core(Py_ssize_t n, floating* theta, floating* v, const floating* g,
@@ -107,13 +123,10 @@ cdef inline void nesterov_update_core(Py_ssize_t n, floating* theta, floating* v
 cdef inline void _rms_block(Py_ssize_t lo, Py_ssize_t hi, floating* theta, floating* r,
                             const floating* g, floating lr, floating rho, floating one_m_rho,
                             floating eps) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef floating gi, ri
-    for i in range(lo, hi):
-        gi = g[i]
-        ri = rho * r[i] + one_m_rho * (gi * gi)
-        r[i] = ri
-        theta[i] = theta[i] - lr * gi / (_sqrt(ri) + eps)
+    if floating is float:
+        rms_f32(hi - lo, theta + lo, r + lo, g + lo, lr, rho, one_m_rho, eps)
+    else:
+        rms_f64(hi - lo, theta + lo, r + lo, g + lo, lr, rho, one_m_rho, eps)
 
 
 cdef inline void rmsprop_update_core(Py_ssize_t n, floating* theta, floating* r,
@@ -149,16 +162,12 @@ cdef inline void _adam_block(Py_ssize_t lo, Py_ssize_t hi, floating* theta, floa
                              floating* r, const floating* g, floating b1, floating one_m_b1,
                              floating b2, floating one_m_b2, floating step, floating rsqrt_c2,
                              floating eps, floating decay) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef floating gi, si, ri, th
-    for i in range(lo, hi):
-        gi = g[i]
-        si = b1 * s[i] + one_m_b1 * gi
-        ri = b2 * r[i] + one_m_b2 * (gi * gi)
-        s[i] = si
-        r[i] = ri
-        th = theta[i]
-        theta[i] = (th - decay * th) - step * si / (_sqrt(ri) * rsqrt_c2 + eps)
+    if floating is float:
+        adam_f32(hi - lo, theta + lo, s + lo, r + lo, g + lo, b1, one_m_b1, b2, one_m_b2,
+                 step, rsqrt_c2, eps, decay)
+    else:
+        adam_f64(hi - lo, theta + lo, s + lo, r + lo, g + lo, b1, one_m_b1, b2, one_m_b2,
+                 step, rsqrt_c2, eps, decay)
 
 
 cdef inline void adam_update_core(Py_ssize_t n, floating* theta, floating* s, floating* r,

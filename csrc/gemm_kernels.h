@@ -187,31 +187,86 @@ static void F(writeback)(T *c, ptrdiff_t ldc, const T *tile, int ldt, int m, int
 #include "gemm_smallm_undef.h"
 #include "gemm_ukernel_undef.h"
 
+#if !MLPF_F64
+#ifndef MLPF_TRANSPOSE16
+#define MLPF_TRANSPOSE16
+/* r[j][c] -> r[c][j] for a 16 x 16 float block in registers: 4x4 blocks inside
+ * the 128-bit lanes (unpack, shuffle), then the 4 x 4 lanes (shuffle_f32x4). */
+__attribute__((target("avx512f,avx512vl,avx512dq")))
+static inline __attribute__((always_inline)) void mlpf_transpose16_ps(__m512 r[16])
+{
+    __m512 t[16], u[16];
+#pragma GCC unroll 8
+    for (int j = 0; j < 16; j += 2) {
+        t[j] = _mm512_unpacklo_ps(r[j], r[j + 1]);
+        t[j + 1] = _mm512_unpackhi_ps(r[j], r[j + 1]);
+    }
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; g++) {          /* u[4g + q], lane L = r[4g..4g+3][4L + q] */
+        u[4 * g] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++) {          /* r[4L + q] = lane L of u[q], u[4+q], u[8+q], u[12+q] */
+        __m512 v0 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x44);
+        __m512 v1 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xEE);
+        __m512 v2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x44);
+        __m512 v3 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0xEE);
+        r[q] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+        r[4 + q] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+        r[8 + q] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+        r[12 + q] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+    }
+}
+
+/* dst[k*dstride + j] = src[j*ld + k] for j < rows (<= 16), k < kc: 16 x 16 blocks
+ * read a whole line per row and transposed in registers (a gather per k walks
+ * rows lying one L1 set apart when ld is a multiple of 1 KiB, and thrashes it).
+ * Each row of dst takes the lanes in `store` (its first `rows`). */
+__attribute__((target("avx512f,avx512vl,avx512dq")))
+static inline __attribute__((always_inline)) void mlpf_pack_transposed_f32(const float *src, ptrdiff_t ld, int rows, ptrdiff_t kc,
+                                     float *dst, ptrdiff_t dstride, __mmask16 store)
+{
+    __m512 r[16];
+    for (ptrdiff_t k0 = 0; k0 < kc; k0 += 16) {
+        const int nk = kc - k0 < 16 ? (int)(kc - k0) : 16;
+        const __mmask16 kmask = (__mmask16)((1u << nk) - 1);
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; j++)
+            r[j] = j < rows ? _mm512_maskz_loadu_ps(kmask, src + j * ld + k0)
+                            : _mm512_setzero_ps();
+        mlpf_transpose16_ps(r);
+        for (int c = 0; c < nk; c++)
+            _mm512_mask_storeu_ps(dst + (k0 + c) * dstride, store, r[c]);
+    }
+}
+#endif
+#endif
+
 /* One NR-column micro-panel of op(B) = B^T: dst[k*NR + j] = src[j*ldb + k].
- * Each vector of NR/2 columns is one gather (about 2x the scalar transpose). */
+ * float: two 16-row transposes; double: each vector of NR/2 columns is one
+ * gather (about 2x the scalar transpose). */
 __attribute__((target("avx512f,avx512vl,avx512dq")))
 static void F(pack_bt_avx512)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, T *dst)
 {
-    const T *src2 = src + VL_ * ldb;
 #if MLPF_F64
+    const T *src2 = src + VL_ * ldb;
     __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                      _mm256_set1_epi32((int)ldb));
-#define GATHER(p) _mm512_i32gather_pd(idx, (p), 8)
-#else
-    __m512i idx = _mm512_mullo_epi32(
-        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-        _mm512_set1_epi32((int)ldb));
-#define GATHER(p) _mm512_i32gather_ps(idx, (p), 4)
-#endif
     for (ptrdiff_t k = 0; k < kc; k++, dst += 2 * VL_) {
-        VS(_mm512_storeu)(dst, GATHER(src + k));
-        VS(_mm512_storeu)(dst + VL_, GATHER(src2 + k));
+        _mm512_storeu_pd(dst, _mm512_i32gather_pd(idx, src + k, 8));
+        _mm512_storeu_pd(dst + VL_, _mm512_i32gather_pd(idx, src2 + k, 8));
     }
-#undef GATHER
+#else
+    mlpf_pack_transposed_f32(src, ldb, 16, kc, dst, 32, 0xFFFF);
+    mlpf_pack_transposed_f32(src + 16 * ldb, ldb, 16, kc, dst + 16, 32, 0xFFFF);
+#endif
 }
 
-/* One MR (= 14) row micro-panel of op(A) = A: dst[k*14 + i] = src[i*lda + k],
- * one masked gather (two for double) per k. */
+/* One MR (= 14) row micro-panel of op(A) = A: dst[k*14 + i] = src[i*lda + k].
+ * float: one 14-row transpose; double: one masked gather (two) per k. */
 __attribute__((target("avx512f,avx512vl,avx512dq")))
 static void F(pack_an_avx512)(const T *src, ptrdiff_t lda, ptrdiff_t kc, T *dst)
 {
@@ -225,12 +280,7 @@ static void F(pack_an_avx512)(const T *src, ptrdiff_t lda, ptrdiff_t kc, T *dst)
                                                                         idx, src2 + k, 8));
     }
 #else
-    const __m512i idx = _mm512_mullo_epi32(
-        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-        _mm512_set1_epi32((int)lda));
-    for (ptrdiff_t k = 0; k < kc; k++, dst += 14)
-        _mm512_mask_storeu_ps(dst, 0x3FFF, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0x3FFF,
-                                                                     idx, src + k, 4));
+    mlpf_pack_transposed_f32(src, lda, 14, kc, dst, 14, 0x3FFF);
 #endif
 }
 

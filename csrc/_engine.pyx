@@ -371,12 +371,14 @@ cdef class Forward:
     the caller then takes the general path, which converts or raises."""
     cdef Layer* L
     cdef int n_layers
-    cdef Py_ssize_t n_in, n_out, widest
+    cdef Py_ssize_t n_in, n_out, widest, min_rows
+    cdef bint big
     cdef int typenum
     cdef object dtype, net
 
-    def __cinit__(self, net):
+    def __cinit__(self, net, Py_ssize_t min_rows, Py_ssize_t big_weights):
         cdef int l
+        self.min_rows, self.big = min_rows, net.params[0].nbytes > big_weights
         self.n_layers = len(net.layers)
         self.L = <Layer*>malloc(self.n_layers * sizeof(Layer))
         if self.L == NULL:
@@ -394,6 +396,8 @@ cdef class Forward:
         free(self.L)
 
     def forward(self, X, int n_threads):
+        """Output of X on up to n_threads threads (the rule of MLP._inference_threads:
+        all of them for min_rows+ rows or big weights, else one), or None."""
         # C-API checks: this call's overhead is the point of the class
         if type(X) is not np.ndarray:
             return None
@@ -404,6 +408,8 @@ cdef class Forward:
         cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(x)
         if dims[1] != self.n_in or dims[0] < 1:
             return None
+        if dims[0] < self.min_rows and not self.big:
+            n_threads = 1
         cdef cnp.npy_intp shape[2]
         shape[0], shape[1] = dims[0], self.n_out
         out = cnp.PyArray_EMPTY(2, shape, self.typenum, 0)

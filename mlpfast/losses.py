@@ -127,7 +127,8 @@ class MeanSquaredError(Loss):
         return kernels.mean_squared_error.raw(d_out, out, targets, n_threads)
 
     def predict(self, out):
-        return out[:, 0].copy() if out.shape[1] == 1 else out.copy()
+        # out is the caller's own fresh array (MLP._output), so a view needs no copy
+        return out.reshape(-1) if out.shape[1] == 1 else out
 
     def score(self, predicted, targets):
         """R², averaged over outputs."""

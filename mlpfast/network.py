@@ -15,6 +15,10 @@ from ._validation import as_features, fraction, positive_int
 from .layers import Dense
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
+# inference threads (MLP._inference_threads): batches of at least this many rows,
+# or weights of more bytes than this
+INFER_MIN_ROWS = 64
+INFER_BIG_WEIGHTS = 1 << 22
 
 
 def _dtype(dtype):
@@ -172,13 +176,11 @@ class MLP:
     def _output(self, X):
         """The last layer's output with buffers of this call only (thread-safe).
         Native: one call for the whole network when X is ready as it is."""
-        rows = X.shape[0] if isinstance(X, np.ndarray) and X.ndim else 0
-        n_threads = self._inference_threads(rows)
         if self.kernels is _backend.native:
             if self._inference is None:
                 from ._engine import Forward
-                self._inference = Forward(self)
-            out = self._inference.forward(X, n_threads)
+                self._inference = Forward(self, INFER_MIN_ROWS, INFER_BIG_WEIGHTS)
+            out = self._inference.forward(X, get_num_threads())
             if out is not None:
                 return out
         A = self._X(X)
@@ -192,10 +194,11 @@ class MLP:
         return A
 
     def _inference_threads(self, rows):
-        """Threads pay for batches of 64+ rows, or when the weights (> 4 MB) are too
-        big for one core's cache, so each core streams its share; else one thread."""
-        big = self.params[0].nbytes > 1 << 22
-        return get_num_threads() if rows >= 64 or big else 1
+        """Threads pay for batches of INFER_MIN_ROWS+ rows, or when the weights (more
+        than INFER_BIG_WEIGHTS bytes) are too big for one core's cache, so each core
+        streams its share; else one thread.  (engine.Forward applies the same rule.)"""
+        big = self.params[0].nbytes > INFER_BIG_WEIGHTS
+        return get_num_threads() if rows >= INFER_MIN_ROWS or big else 1
 
     def predict(self, X):
         """Class indices (cross_entropy), 0/1 (binary_cross_entropy) or values (mse)."""

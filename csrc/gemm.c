@@ -226,9 +226,9 @@ static void plan_gemm(struct plan *P, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int
     while (ncell > nt && (ncell > cdiv(M, mr) * cdiv(N, nr) || ncell > MAX_CELLS)) ncell -= nt;
     /* grid: each cell packs its rows of op(A) (once per NC block of its columns)
      * and its columns of op(B), so pick the factorisation ncell = pm * pn that
-     * packs least.  A transposing pack (op(A) = A, op(B) = B^T: a gather per k)
-     * costs about 3x a copying one (measured: 128 x 256 x 784 runs 15-25%
-     * faster split over M, each thread gathering half of A, than over N). */
+     * packs least.  A transposing pack (op(A) = A, op(B) = B^T) costs about 3x
+     * a copying one (measured with gathers: 128 x 256 x 784 ran 15-25% faster
+     * split over M, each thread transposing half of A, than over N). */
     const double ca = ta ? 1 : 3, cb = tb ? 3 : 1;
     double best = -1;
     for (ptrdiff_t pm = 1; pm <= ncell; pm++) {

@@ -30,7 +30,7 @@ static void F(pack_a)(int ta, const T *A, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t
     }
     for (ptrdiff_t ir = 0; ir < m; ir += mr, buf += (ptrdiff_t)mr * kc) {
         int mm = (int)(m - ir < mr ? m - ir : mr);
-        if (pack_an && mm == mr && lda <= INT32_MAX / MLPF_MAX_MR) {  /* gathers */
+        if (pack_an && mm == mr) {          /* register transposes */
             pack_an(A + (i0 + ir) * lda + p0, lda, kc, buf);
         } else {                /* A stored M x K: mm rows streamed side by side */
             const T *rows[MLPF_MAX_MR];
@@ -71,7 +71,7 @@ static void F(pack_b)(int tb, const T *B, ptrdiff_t ldb, ptrdiff_t p0, ptrdiff_t
         for (ptrdiff_t p = 0; p * nr < n; p++) {
             T *dst = buf + p * panel;
             int nn = (int)(n - p * nr < nr ? n - p * nr : nr);
-            if (pack_bt && nn == nr && ldb <= INT32_MAX / MLPF_MAX_NR) {   /* 32-bit gathers */
+            if (pack_bt && nn == nr) {
                 pack_bt(B + (j0 + p * nr) * ldb + p0, ldb, kc, dst);
                 continue;
             }

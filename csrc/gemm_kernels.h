@@ -8,7 +8,7 @@
  *   avx2       6 x 16 |  6 x 8      4, 2, 1       256           144   1024 | 512
  *   generic    4 x 8  |  4 x 8      2, 1          256           128   1024
  * plus a 1 x 4NR kernel (wide1) for single rows against op(B) read in place,
- * small-M kernels (gemm_smallm.h; SIMD paths only), and (AVX-512) gather-based
+ * small-M kernels (gemm_smallm.h; SIMD paths only), and (AVX-512) transposing
  * packs of transposed B and of A micro-panels and vector copies of B panels.
  * The MR-row micro-panel of A (MR x KC) stays in L1 while the B panel
  * (KC x NC, about 1 MiB) streams from L2 through it.
@@ -35,7 +35,7 @@ typedef struct {
     F(ukr_fn) wide1;
     /* optional fast pack of one full transposed B micro-panel (see pack_b) */
     void (*pack_bt)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, T *dst);
-    /* optional fast packs: one full MR-row micro-panel of op(A) = A (gathers),
+    /* optional fast packs: one full MR-row micro-panel of op(A) = A (transposes),
      * and the `full` whole NR-column micro-panels of op(B) = B (vector copies) */
     void (*pack_an)(const T *src, ptrdiff_t lda, ptrdiff_t kc, T *dst);
     void (*pack_bn)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, ptrdiff_t full, T *dst);
@@ -187,100 +187,95 @@ static void F(writeback)(T *c, ptrdiff_t ldc, const T *tile, int ldt, int m, int
 #include "gemm_smallm_undef.h"
 #include "gemm_ukernel_undef.h"
 
-#if !MLPF_F64
-#ifndef MLPF_TRANSPOSE16
-#define MLPF_TRANSPOSE16
-/* r[j][c] -> r[c][j] for a 16 x 16 float block in registers: 4x4 blocks inside
- * the 128-bit lanes (unpack, shuffle), then the 4 x 4 lanes (shuffle_f32x4). */
+/* r[j][c] -> r[c][j] for a VL x VL block in registers (16 floats / 8 doubles a
+ * row): small blocks inside the 128-bit lanes (unpack, then for float shuffle),
+ * then the 4 x 4 lanes (shuffle_{f32x4,f64x2}: per lane the same moves). */
+#if MLPF_F64
+#define LANES4(a, b, imm) _mm512_shuffle_f64x2(a, b, imm)
+#else
+#define LANES4(a, b, imm) _mm512_shuffle_f32x4(a, b, imm)
+#endif
 __attribute__((target("avx512f,avx512vl,avx512dq")))
-static inline __attribute__((always_inline)) void mlpf_transpose16_ps(__m512 r[16])
+static inline __attribute__((always_inline)) void F(transpose_block)(VT512 r[VL_])
 {
-    __m512 t[16], u[16];
+    VT512 t[VL_], u[VL_];
+    /* q = VL/4 vectors per group of 4 rows: u[4g + q] (float) or u[2g + q]
+     * (double) holds, in lane L, rows 4g.. (2g..) at column (VL/4) L + q */
 #pragma GCC unroll 8
-    for (int j = 0; j < 16; j += 2) {
-        t[j] = _mm512_unpacklo_ps(r[j], r[j + 1]);
-        t[j + 1] = _mm512_unpackhi_ps(r[j], r[j + 1]);
+    for (int j = 0; j < VL_; j += 2) {
+        t[j] = VS(_mm512_unpacklo)(r[j], r[j + 1]);
+        t[j + 1] = VS(_mm512_unpackhi)(r[j], r[j + 1]);
     }
+#if MLPF_F64
+    const int per = 2;                     /* columns per lane */
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) u[j] = t[j];
+#else
+    const int per = 4;
 #pragma GCC unroll 4
-    for (int g = 0; g < 4; g++) {          /* u[4g + q], lane L = r[4g..4g+3][4L + q] */
+    for (int g = 0; g < 4; g++) {
         u[4 * g] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
         u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
         u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
         u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
     }
+#endif
+    /* column per L + q = lane L of u[q], u[per + q], u[2 per + q], u[3 per + q] */
 #pragma GCC unroll 4
-    for (int q = 0; q < 4; q++) {          /* r[4L + q] = lane L of u[q], u[4+q], u[8+q], u[12+q] */
-        __m512 v0 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x44);
-        __m512 v1 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xEE);
-        __m512 v2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x44);
-        __m512 v3 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0xEE);
-        r[q] = _mm512_shuffle_f32x4(v0, v2, 0x88);
-        r[4 + q] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
-        r[8 + q] = _mm512_shuffle_f32x4(v1, v3, 0x88);
-        r[12 + q] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+    for (int q = 0; q < per; q++) {
+        VT512 v0 = LANES4(u[q], u[per + q], 0x44), v1 = LANES4(u[q], u[per + q], 0xEE);
+        VT512 v2 = LANES4(u[2 * per + q], u[3 * per + q], 0x44);
+        VT512 v3 = LANES4(u[2 * per + q], u[3 * per + q], 0xEE);
+        r[q] = LANES4(v0, v2, 0x88);
+        r[per + q] = LANES4(v0, v2, 0xDD);
+        r[2 * per + q] = LANES4(v1, v3, 0x88);
+        r[3 * per + q] = LANES4(v1, v3, 0xDD);
     }
 }
+#undef LANES4
 
-/* dst[k*dstride + j] = src[j*ld + k] for j < rows (<= 16), k < kc: 16 x 16 blocks
+/* dst[k*dstride + j] = src[j*ld + k] for j < rows (<= VL), k < kc: VL x VL blocks
  * read a whole line per row and transposed in registers (a gather per k walks
  * rows lying one L1 set apart when ld is a multiple of 1 KiB, and thrashes it).
  * Each row of dst takes the lanes in `store` (its first `rows`). */
 __attribute__((target("avx512f,avx512vl,avx512dq")))
-static inline __attribute__((always_inline)) void mlpf_pack_transposed_f32(const float *src, ptrdiff_t ld, int rows, ptrdiff_t kc,
-                                     float *dst, ptrdiff_t dstride, __mmask16 store)
+static inline __attribute__((always_inline)) void F(pack_transposed)(
+    const T *src, ptrdiff_t ld, int rows, ptrdiff_t kc, T *dst, ptrdiff_t dstride,
+    unsigned store)
 {
-    __m512 r[16];
-    for (ptrdiff_t k0 = 0; k0 < kc; k0 += 16) {
-        const int nk = kc - k0 < 16 ? (int)(kc - k0) : 16;
-        const __mmask16 kmask = (__mmask16)((1u << nk) - 1);
+    VT512 r[VL_];
+    for (ptrdiff_t k0 = 0; k0 < kc; k0 += VL_) {
+        const int nk = kc - k0 < VL_ ? (int)(kc - k0) : VL_;
+        const unsigned kmask = (1u << nk) - 1;
 #pragma GCC unroll 16
-        for (int j = 0; j < 16; j++)
-            r[j] = j < rows ? _mm512_maskz_loadu_ps(kmask, src + j * ld + k0)
-                            : _mm512_setzero_ps();
-        mlpf_transpose16_ps(r);
+        for (int j = 0; j < VL_; j++)
+            r[j] = j < rows ? VS(_mm512_maskz_loadu)(kmask, src + j * ld + k0)
+                            : VS(_mm512_setzero)();
+        F(transpose_block)(r);
         for (int c = 0; c < nk; c++)
-            _mm512_mask_storeu_ps(dst + (k0 + c) * dstride, store, r[c]);
+            VS(_mm512_mask_storeu)(dst + (k0 + c) * dstride, store, r[c]);
     }
 }
-#endif
-#endif
 
-/* One NR-column micro-panel of op(B) = B^T: dst[k*NR + j] = src[j*ldb + k].
- * float: two 16-row transposes; double: each vector of NR/2 columns is one
- * gather (about 2x the scalar transpose). */
+/* One NR (= 2 VL) column micro-panel of op(B) = B^T: dst[k*NR + j] = src[j*ldb + k],
+ * two VL-row transposes. */
 __attribute__((target("avx512f,avx512vl,avx512dq")))
 static void F(pack_bt_avx512)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, T *dst)
 {
-#if MLPF_F64
-    const T *src2 = src + VL_ * ldb;
-    __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                     _mm256_set1_epi32((int)ldb));
-    for (ptrdiff_t k = 0; k < kc; k++, dst += 2 * VL_) {
-        _mm512_storeu_pd(dst, _mm512_i32gather_pd(idx, src + k, 8));
-        _mm512_storeu_pd(dst + VL_, _mm512_i32gather_pd(idx, src2 + k, 8));
-    }
-#else
-    mlpf_pack_transposed_f32(src, ldb, 16, kc, dst, 32, 0xFFFF);
-    mlpf_pack_transposed_f32(src + 16 * ldb, ldb, 16, kc, dst + 16, 32, 0xFFFF);
-#endif
+    F(pack_transposed)(src, ldb, VL_, kc, dst, 2 * VL_, (1u << VL_) - 1);
+    F(pack_transposed)(src + VL_ * ldb, ldb, VL_, kc, dst + VL_, 2 * VL_, (1u << VL_) - 1);
 }
 
-/* One MR (= 14) row micro-panel of op(A) = A: dst[k*14 + i] = src[i*lda + k].
- * float: one 14-row transpose; double: one masked gather (two) per k. */
+/* One MR (= 14) row micro-panel of op(A) = A: dst[k*14 + i] = src[i*lda + k]:
+ * one 14-row transpose (float), or 8 rows and 6 (double). */
 __attribute__((target("avx512f,avx512vl,avx512dq")))
 static void F(pack_an_avx512)(const T *src, ptrdiff_t lda, ptrdiff_t kc, T *dst)
 {
 #if MLPF_F64
-    const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                           _mm256_set1_epi32((int)lda));
-    const T *src2 = src + 8 * lda;
-    for (ptrdiff_t k = 0; k < kc; k++, dst += 14) {
-        _mm512_storeu_pd(dst, _mm512_i32gather_pd(idx, src + k, 8));
-        _mm512_mask_storeu_pd(dst + 8, 0x3F, _mm512_mask_i32gather_pd(_mm512_setzero_pd(), 0x3F,
-                                                                        idx, src2 + k, 8));
-    }
+    F(pack_transposed)(src, lda, 8, kc, dst, 14, 0xFF);
+    F(pack_transposed)(src + 8 * lda, lda, 6, kc, dst + 8, 14, 0x3F);
 #else
-    mlpf_pack_transposed_f32(src, lda, 14, kc, dst, 14, 0x3FFF);
+    F(pack_transposed)(src, lda, 14, kc, dst, 14, 0x3FFF);
 #endif
 }
 

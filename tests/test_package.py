@@ -156,3 +156,25 @@ def test_exact_in_place_is_allowed_where_documented(nat):
     expected = np.tanh(Z)
     nat.activation_forward(Z, Z, "tanh")
     np.testing.assert_allclose(Z, expected, rtol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 13), (257, 31)])
+@pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_native_finiteness_check_agrees_with_numpy(nat, dtype, shape, bad, where):
+    from mlpfast import _validation
+    X = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    X[0, 0] = np.finfo(dtype).max            # large but finite stays finite
+    if bad is not None:
+        flat = X.reshape(-1)
+        flat[{"first": 0, "middle": flat.size // 2, "last": flat.size - 1}[where]] = bad
+    assert _validation.all_finite(X) == bool(np.isfinite(X).all())
+    assert _validation.all_finite(np.asfortranarray(X)) == bool(np.isfinite(X).all())
+
+
+def test_native_finiteness_check_rejects_what_it_cannot_read(nat):
+    from mlpfast._engine import finite
+    for bad in (np.zeros((3, 4), np.int64), np.zeros((4, 6), np.float32)[:, ::2], [[1.0]]):
+        with pytest.raises(TypeError, match="C-contiguous float32 or float64"):
+            finite(bad)

@@ -205,7 +205,7 @@ struct plan {
 };
 
 static void plan_gemm(struct plan *P, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int mr, int nr,
-                      int MC, int NC, int n_threads, int ta, int tb)
+                      int MC, int NC, int n_threads)
 {
     double mnk = (double)M * (double)N * (double)K;
     ptrdiff_t nt = (n_threads > 1 && 2.0 * mnk >= PAR_FLOPS) ? n_threads : 1;
@@ -226,15 +226,14 @@ static void plan_gemm(struct plan *P, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, int
     while (ncell > nt && (ncell > cdiv(M, mr) * cdiv(N, nr) || ncell > MAX_CELLS)) ncell -= nt;
     /* grid: each cell packs its rows of op(A) (once per NC block of its columns)
      * and its columns of op(B), so pick the factorisation ncell = pm * pn that
-     * packs least.  A transposing pack (op(A) = A, op(B) = B^T) costs about 3x
-     * a copying one (measured with gathers: 128 x 256 x 784 ran 15-25% faster
-     * split over M, each thread transposing half of A, than over N). */
-    const double ca = ta ? 1 : 3, cb = tb ? 3 : 1;
+     * packs least, K (pn M ceil(N / (pn NC)) + pm N).  (Transposing packs cost
+     * about what copies do since they work on whole lines: weighting them 3x
+     * measured no better, and worse for 1024^3 and 512 x 2048 x 1024.) */
     double best = -1;
     for (ptrdiff_t pm = 1; pm <= ncell; pm++) {
         if (ncell % pm) continue;
         ptrdiff_t pn = ncell / pm;
-        double cost = ca * (double)pn * M * (double)cdiv(cdiv(N, pn), NC) + cb * (double)pm * N;
+        double cost = (double)pn * M * (double)cdiv(cdiv(N, pn), NC) + (double)pm * N;
         if (cdiv(M, mr) < pm || cdiv(N, nr) < pn) cost *= 4;   /* idle cells */
         if (best < 0 || cost < best) { best = cost; P->pm = pm; P->pn = pn; }
     }

@@ -273,7 +273,7 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
         F(smallm)(&J, 0, N);
         return 0;
     }
-    plan_gemm(&J.P, M, N, K, d->mr, d->nr, d->mc, d->nc, n_threads, trans_a, trans_b);
+    plan_gemm(&J.P, M, N, K, d->mr, d->nr, d->mc, d->nc, n_threads);
     J.d = d; J.ta = trans_a; J.tb = trans_b; J.accumulate = accumulate;
     J.M = M; J.N = N; J.K = K; J.A = A; J.lda = lda; J.B = B; J.ldb = ldb;
     J.C = C; J.ldc = ldc; J.epi = epi; J.ctx = ctx; J.direct = J.P.direct;

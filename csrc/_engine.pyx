@@ -15,6 +15,7 @@ import numpy as np
 
 cimport numpy as cnp
 from cython cimport floating
+from cython.parallel cimport prange
 from libc.math cimport isfinite
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
@@ -48,6 +49,10 @@ cdef enum:
     NO_MEMORY = 2
     INTERRUPTED = 3
     SIGNAL_EVERY = 8     # batches between looks for Ctrl-C
+    # a team gathers a batch of this many bytes or more: its rows come from
+    # anywhere in X (memory, not cache), so a second core's misses overlap
+    GATHER_PAR_BYTES = 131072
+    FINITE_CHUNK = 65536  # elements a thread checks at a time (teams from 2 chunks)
 
 LOSS_CODES = {"cross_entropy": LOSS_CE, "binary_cross_entropy": LOSS_BCE, "mse": LOSS_MSE}
 OPT_CODES = {"sgd": OPT_SGD, "momentum": OPT_MOMENTUM, "nesterov": OPT_NESTEROV,
@@ -141,14 +146,32 @@ cdef inline bint all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
         return all_finite_f64(x, n)
 
 
+cdef inline bint all_finite_threads(const floating* x, Py_ssize_t n,
+                                   int n_threads) noexcept nogil:
+    """all_finite over chunks shared by up to n_threads threads."""
+    cdef Py_ssize_t c, nc = (n + FINITE_CHUNK - 1) // FINITE_CHUNK
+    cdef int bad = 0
+    if n_threads < 2 or nc < 2:
+        return all_finite(x, n)
+    for c in prange(nc, schedule='static', num_threads=min(n_threads, nc)):
+        bad += not all_finite(x + c * FINITE_CHUNK,
+                              FINITE_CHUNK if n - c * FINITE_CHUNK > FINITE_CHUNK
+                              else n - c * FINITE_CHUNK)
+    return bad == 0
+
+
 cdef inline void _gather(Py_ssize_t rows, Py_ssize_t m, floating* out, const floating* src,
-                         const int64_t* idx) noexcept nogil:
+                         const int64_t* idx, int n_threads) noexcept nogil:
     """out[i] = src[idx[i]] for i < rows.   out (rows, m), src (·, m) C-contiguous.
     A plain loop rather than memcpy: rows of a few dozen bytes cost less than the calls."""
     cdef Py_ssize_t i, j
     cdef floating* o
     cdef const floating* s
     if m * sizeof(floating) >= 1024:
+        if n_threads > 1 and rows * m * sizeof(floating) >= GATHER_PAR_BYTES:
+            for i in prange(rows, schedule='static', num_threads=n_threads):
+                memcpy(out + i * m, src + idx[i] * m, m * sizeof(floating))
+            return
         for i in range(rows):
             memcpy(out + i * m, src + idx[i] * m, m * sizeof(floating))
         return
@@ -182,12 +205,12 @@ cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const 
                 if status != DONE:
                     break
             rows = batch if n - start > batch else n - start
-            _gather(rows, m0, Xb, X, order + start)
+            _gather(rows, m0, Xb, X, order + start, n_threads)
             if loss_kind == LOSS_CE:         # one label a row
                 for i in range(rows):
                     (<int64_t*>Tb)[i] = (<const int64_t*>T)[order[start + i]]
             else:
-                _gather(rows, t_width, <floating*>Tb, <const floating*>T, order + start)
+                _gather(rows, t_width, <floating*>Tb, <const floating*>T, order + start, 1)
             inp = Xb
             seed0 = epoch_seed + <uint64_t>(steps[0] * n_layers)   # as training.dropout_seeds
             for l in range(n_layers):        # forward
@@ -230,8 +253,8 @@ cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const 
                     break
             if status != DONE:
                 break
-            if not (all_finite(<floating*>opt.grads[0], opt.size[0])
-                    and all_finite(<floating*>opt.grads[1], opt.size[1])):
+            if not (all_finite_threads(<floating*>opt.grads[0], opt.size[0], n_threads)
+                    and all_finite_threads(<floating*>opt.grads[1], opt.size[1], n_threads)):
                 status = DIVERGED            # an update would make parameters inf or nan
                 break
             _step(opt, opt.t + steps[0] + 1, n_threads, Xb)

@@ -52,13 +52,17 @@ def test_engine_and_python_path_agree_for_other_losses(loss, output, y):
         np.testing.assert_array_equal(p, q)
 
 
-def test_engine_results_do_not_depend_on_thread_count():
-    X, y = _data(n=500)
+@pytest.mark.parametrize("m,width,dtype", [
+    (7, 64, "float32"),
+    (300, 512, "float32"),     # team gather (128 x 300 x 4 B) and chunked gradient check
+])
+def test_engine_results_do_not_depend_on_thread_count(m, width, dtype):
+    X, y = _data(n=500, m=m)
     results = []
     for n_threads in (1, 2, 3):
         mlpfast.set_num_threads(n_threads)
-        net, _ = _twins(layer_sizes=[7, 64, 3], activation="gelu")
-        net.fit(X, y, epochs=2, batch_size=128)
+        net, _ = _twins(layer_sizes=[m, width, 3], activation="gelu", dtype=dtype)
+        net.fit(X.astype(dtype), y, epochs=2, batch_size=128)
         results.append(net.params)
     mlpfast.set_num_threads(2)
     for other in results[1:]:

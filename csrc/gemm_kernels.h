@@ -73,9 +73,9 @@ static void F(writeback)(T *c, ptrdiff_t ldc, const T *tile, int ldt, int m, int
 #define WRITEBACK F(writeback)
 
 /* ---------------------------------------------------------------- portable C */
-/* Plain mul + add.  The whole sum lives in this one function, so whatever the
- * compiler does with it (vectorise, contract on an FMA target) every element of
- * every tile sees the same code. */
+/* Plain mul + add (never contracted: the build passes -ffp-contract=off).  The
+ * whole sum lives in this one function, so however the compiler vectorises it
+ * every element of every tile sees the same code. */
 #define UKR_ATTR
 #define V T
 #define VL 1

@@ -78,16 +78,17 @@ def infer_table(groups):
 
 
 def gemm_table(groups):
-    header = ["product", "M×N×K", "mlpfast GFLOP/s", "NumPy GFLOP/s", "mlpfast / NumPy"]
+    header = ["product", "M×N×K", "mlpfast GFLOP/s", "NumPy GFLOP/s", "PyTorch GFLOP/s",
+              "mlpfast / NumPy", "mlpfast / PyTorch"]
     rows = []
     for name in sorted((n for n in groups if n.startswith("gemm ")),
                        key=lambda n: (CONFIG_ORDER + ["square"]).index(n.split()[1])):
         g = groups[name]
-        ours = g["mlpfast"][1]["gflops"] if "mlpfast" in g else None
-        npy = g["numpy"][1]["gflops"] if "numpy" in g else None
+        ours, npy, pt = (g[s][1]["gflops"] if s in g else None
+                         for s in ("mlpfast", "numpy", "torch"))
         label, shape = " ".join(name.split()[1:-1]), name.split()[-1]
-        rows.append([label, shape, f"{ours:.1f}" if ours else "—", f"{npy:.1f}" if npy else "—",
-                     f"{ours / npy:.2f}" if ours and npy else "—"])
+        rows.append([label, shape] + [f"{x:.1f}" if x else "—" for x in (ours, npy, pt)]
+                    + [f"{ours / x:.2f}" if ours and x else "—" for x in (npy, pt)])
     return _table(header, rows)
 
 

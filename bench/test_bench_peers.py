@@ -178,7 +178,7 @@ def _gemm_products():
 
 
 GEMMS = _gemm_products()
-GEMM_CASES = [(g, side) for g in GEMMS for side in ("mlpfast", "numpy")]
+GEMM_CASES = [(g, side) for g in GEMMS for side in ("mlpfast", "numpy", "torch")]
 
 
 @pytest.mark.parametrize("product,side", GEMM_CASES,
@@ -197,11 +197,18 @@ def test_gemm(benchmark, product, side):
 
         def fn():
             raw(C, A, B, trans_a, trans_b, False, THREADS)
-    else:
+    elif side == "numpy":
         a, b = (A.T if trans_a else A), (B.T if trans_b else B)
 
         def fn():
             np.matmul(a, b, out=C)
+    else:                                 # torch.mm on views of the same arrays (MKL)
+        torch = pytest.importorskip("torch")
+        a, b = torch.from_numpy(A), torch.from_numpy(B)
+        a, b, c = (a.T if trans_a else a), (b.T if trans_b else b), torch.from_numpy(C)
+
+        def fn():
+            torch.mm(a, b, out=c)
     fn()
     benchmark(fn)
     median = _median(benchmark)

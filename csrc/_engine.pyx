@@ -311,7 +311,7 @@ cdef void* _ptr(object a):
 def finite(X):
     """True when X, a C-contiguous float32 or float64 ndarray, holds no NaN or inf:
     one vectorised pass with the GIL released (fit checks its whole X each call)."""
-    if (type(X) is not np.ndarray or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>X)
+    if (not isinstance(X, np.ndarray) or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>X)
             or cnp.PyArray_TYPE(<cnp.ndarray>X) not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64)):
         raise TypeError("finite: X must be a C-contiguous float32 or float64 ndarray")
     cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>X)

@@ -169,8 +169,14 @@ def test_native_finiteness_check_agrees_with_numpy(nat, dtype, shape, bad, where
     if bad is not None:
         flat = X.reshape(-1)
         flat[{"first": 0, "middle": flat.size // 2, "last": flat.size - 1}[where]] = bad
-    assert _validation.all_finite(X) == bool(np.isfinite(X).all())
-    assert _validation.all_finite(np.asfortranarray(X)) == bool(np.isfinite(X).all())
+    expected = bool(np.isfinite(X).all())
+    assert _validation.all_finite(X) == expected
+    assert _validation.all_finite(np.asfortranarray(X)) == expected
+    assert _validation.all_finite(X.view(_Subclass)) == expected    # e.g. np.memmap
+
+
+class _Subclass(np.ndarray):
+    pass
 
 
 def test_native_finiteness_check_rejects_what_it_cannot_read(nat):

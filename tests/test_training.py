@@ -311,3 +311,16 @@ def test_one_sgd_step_is_theta_minus_lr_times_the_gradient(engine):
         np.concatenate([db for _, db in grads])])]
     for p, e in zip(net.params, expected):
         np.testing.assert_allclose(p, e, rtol=1e-14, atol=1e-15)
+
+
+def test_fit_takes_a_memmap_as_it_is(tmp_path):
+    """An ndarray subclass backed by a file (large data sets) trains like the array."""
+    X, y = _data(n=64)
+    mm = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float32,
+                                   shape=X.shape)
+    mm[:] = X
+    a, b = _twins(layer_sizes=[7, 9, 3])
+    a.fit(mm, y, epochs=2, batch_size=16)
+    b.fit(X.astype(np.float32), y, epochs=2, batch_size=16)
+    for p, q in zip(a.params, b.params):
+        np.testing.assert_array_equal(p, q)

@@ -319,7 +319,7 @@ def test_fit_takes_a_memmap_as_it_is(tmp_path):
     mm = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float32,
                                    shape=X.shape)
     mm[:] = X
-    a, b = _twins(layer_sizes=[7, 9, 3])
+    a, b = _twins(layer_sizes=[7, 9, 3], activation="relu")
     a.fit(mm, y, epochs=2, batch_size=16)
     b.fit(X.astype(np.float32), y, epochs=2, batch_size=16)
     for p, q in zip(a.params, b.params):

@@ -2,8 +2,7 @@
 # double function at compile time from the fused type, so float32 data is
 # computed in float32 and float64 data in float64.
 from cython cimport floating
-from libc.math cimport (erfc, erfcf, exp, expf, expm1, expm1f, log1p, log1pf, sqrt, sqrtf,
-                        tanh, tanhf)
+from libc.math cimport erfc, erfcf, exp, expf, expm1, expm1f, log1p, log1pf
 
 
 cdef inline floating _exp(floating x) noexcept nogil:
@@ -27,22 +26,9 @@ cdef inline floating _log1p(floating x) noexcept nogil:
         return log1p(x)
 
 
-cdef inline floating _tanh(floating x) noexcept nogil:
-    if floating is float:
-        return tanhf(x)
-    else:
-        return tanh(x)
-
-
 cdef inline floating _erfc(floating x) noexcept nogil:
     if floating is float:
         return erfcf(x)
     else:
         return erfc(x)
 
-
-cdef inline floating _sqrt(floating x) noexcept nogil:
-    if floating is float:
-        return sqrtf(x)
-    else:
-        return sqrt(x)

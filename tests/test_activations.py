@@ -135,6 +135,33 @@ def test_extremes_are_finite_and_exact(request, name, dtype, backend):
     np.testing.assert_array_equal([A[0, 0], A[0, 1], dZ[0, 0], dZ[0, 1]], expected)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+def test_vector_forms_across_their_regions(nat, ref, name, dtype):
+    """The exp-based forward of sigmoid and tanh (vmath.h) on both sides of
+    tanh's series/exp switch (|z| = 0.3), near its clamps (9.5, 19.5) and through
+    sigmoid's subnormal tail (|z| 87-104 float, 708-745 double), against the
+    float64 reference; NaN stays NaN, ±inf and ±0 come out exact."""
+    edges = [0.3, 9.5, 19.5, 87.0, 88.7, 103.0, 104.0, 120.0, 708.0, 745.0, 1400.0]
+    grid = np.concatenate([np.linspace(e * (1 - 1e-3), e * (1 + 1e-3), 101) for e in edges]
+                          + [np.logspace(-40, 0, 400)])
+    grid = grid[grid < np.finfo(dtype).max]
+    Z = np.concatenate([grid, -grid]).astype(dtype)[None, :]
+    A = np.empty_like(Z)
+    nat.activation_forward(A, Z, name)
+    A64 = np.empty(Z.shape)
+    with np.errstate(over="ignore", under="ignore"):
+        ref.activation_forward(A64, Z.astype(np.float64), name)
+    assert_close(A, A64, dtype, err_msg=name)
+    special = np.array([[np.nan, np.inf, -np.inf, 0.0, -0.0]], dtype)
+    out = np.empty_like(special)
+    nat.activation_forward(out, special, name)
+    assert np.isnan(out[0, 0])
+    want = [1, -1, 0, -0.0] if name == "tanh" else [1, 0, 0.5, 0.5]
+    np.testing.assert_array_equal(out[0, 1:], np.array(want, dtype))
+    assert list(np.signbit(out[0, 1:])) == list(np.signbit(np.array(want, dtype)))
+
+
 # ---------------------------------------------------------------- threads, in place
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)

@@ -4,9 +4,10 @@
 # ------
 # * One fused `floating` type; the scalar helpers (_exp, _erfc, ...) pick the
 #   float (expf, ...) or double libm function at compile time, so each dtype
-#   computes in its own precision.  The forward of sigmoid and tanh uses
-#   vmath.h instead: exp-based forms in C that gcc vectorises (libm calls keep
-#   a loop scalar), within 3 (tanh) and 6 (sigmoid) ulp of the exact values.
+#   computes in its own precision.  sigmoid, tanh, swish and gelu_tanh (and
+#   the derivatives of the last two) use vmath.h instead: exp-based forms in C
+#   that gcc vectorises (libm calls keep a loop scalar), within 3 (tanh) and
+#   6 (sigmoid) ulp of the exact values.
 # * The switch on `kind` sits outside the loops: each kind has its own tight
 #   row loop, so gcc vectorises the branch-free ones (relu, leaky, prelu,
 #   identity, and the backward of sigmoid, tanh, elu).  gcc keeps -ftrapping-math,
@@ -92,6 +93,31 @@ cdef extern from "vmath.h":
     void sigmoid_rows_f64 "mlpf_sigmoid_rows_f64"(Py_ssize_t rows, Py_ssize_t n, const double* Z,
                                                   Py_ssize_t ldz, double* A,
                                                   Py_ssize_t lda) noexcept nogil
+    void swish_rows_f32 "mlpf_swish_rows_f32"(Py_ssize_t rows, Py_ssize_t n, const float* Z,
+                                              Py_ssize_t ldz, float* A, Py_ssize_t lda) noexcept nogil
+    void swish_rows_f64 "mlpf_swish_rows_f64"(Py_ssize_t rows, Py_ssize_t n, const double* Z,
+                                              Py_ssize_t ldz, double* A,
+                                              Py_ssize_t lda) noexcept nogil
+    void gelu_tanh_rows_f32 "mlpf_gelu_tanh_rows_f32"(
+        Py_ssize_t rows, Py_ssize_t n, const float* Z, Py_ssize_t ldz, float* A, Py_ssize_t lda,
+        float clamp, float c2, float k) noexcept nogil
+    void gelu_tanh_rows_f64 "mlpf_gelu_tanh_rows_f64"(
+        Py_ssize_t rows, Py_ssize_t n, const double* Z, Py_ssize_t ldz, double* A,
+        Py_ssize_t lda, double clamp, double c2, double k) noexcept nogil
+    void swish_back_rows_f32 "mlpf_swish_back_rows_f32"(
+        Py_ssize_t rows, Py_ssize_t n, const float* G, Py_ssize_t ldg, const float* Z,
+        Py_ssize_t ldz, float* D, Py_ssize_t ldd) noexcept nogil
+    void swish_back_rows_f64 "mlpf_swish_back_rows_f64"(
+        Py_ssize_t rows, Py_ssize_t n, const double* G, Py_ssize_t ldg, const double* Z,
+        Py_ssize_t ldz, double* D, Py_ssize_t ldd) noexcept nogil
+    void gelu_tanh_back_rows_f32 "mlpf_gelu_tanh_back_rows_f32"(
+        Py_ssize_t rows, Py_ssize_t n, const float* G, Py_ssize_t ldg, const float* Z,
+        Py_ssize_t ldz, float* D, Py_ssize_t ldd, float clamp, float c2, float k,
+        float k3) noexcept nogil
+    void gelu_tanh_back_rows_f64 "mlpf_gelu_tanh_back_rows_f64"(
+        Py_ssize_t rows, Py_ssize_t n, const double* G, Py_ssize_t ldg, const double* Z,
+        Py_ssize_t ldz, double* D, Py_ssize_t ldd, double clamp, double c2, double k,
+        double k3) noexcept nogil
 
 
 # ---------------------------------------------------------------- scalar helpers
@@ -112,11 +138,6 @@ cdef inline floating _sigmoid2(floating z, floating* comp) noexcept nogil:
     return e * r
 
 
-cdef inline floating _gelu_tanh_u(floating z) noexcept nogil:
-    """2u = 2√(2/π)(z + 0.044715 z³) for the clamped z."""
-    return <floating>(2 * GELU_C) * (z + <floating>GELU_K * z * z * z)
-
-
 # ---------------------------------------------------------------- forward
 
 cdef inline void activation_forward_block(
@@ -128,14 +149,23 @@ cdef inline void activation_forward_block(
     cdef Py_ssize_t i, j
     cdef const floating* z
     cdef floating* a
-    cdef floating x, e, c, s, m
+    cdef floating x, e, s, m
     cdef floating alpha = <floating>ELU_ALPHA
     cdef floating r2 = <floating>SQRT1_2, T = <floating>GELU_TANH_CLAMP
-    if kind == TANH or kind == SIGMOID:      # vector exp-based forms (vmath.h)
+    if kind == TANH or kind == SIGMOID or kind == SWISH:    # vector exp-based forms (vmath.h)
         if floating is float:
-            (tanh_rows_f32 if kind == TANH else sigmoid_rows_f32)(rows, cols, Z, ldz, A, lda)
+            (tanh_rows_f32 if kind == TANH else sigmoid_rows_f32 if kind == SIGMOID
+             else swish_rows_f32)(rows, cols, Z, ldz, A, lda)
         else:
-            (tanh_rows_f64 if kind == TANH else sigmoid_rows_f64)(rows, cols, Z, ldz, A, lda)
+            (tanh_rows_f64 if kind == TANH else sigmoid_rows_f64 if kind == SIGMOID
+             else swish_rows_f64)(rows, cols, Z, ldz, A, lda)
+        return
+    if kind == GELU_TANH:                    # z σ(2u), 2u = 2√(2/π)(x + 0.044715 x³), x clamped
+        if floating is float:
+            gelu_tanh_rows_f32(rows, cols, Z, ldz, A, lda, T, <float>(2 * GELU_C),
+                               <float>GELU_K)
+        else:
+            gelu_tanh_rows_f64(rows, cols, Z, ldz, A, lda, T, 2 * GELU_C, GELU_K)
         return
     for i in range(rows):
         z = Z + i * ldz
@@ -165,17 +195,9 @@ cdef inline void activation_forward_block(
                 x = z[j]
                 e = _exp(-x if x >= 0 else x)
                 a[j] = (x if x > 0 else 0) + _log1p(e)
-        elif kind == SWISH:
-            for j in range(cols):
-                a[j] = z[j] * _sigmoid2(z[j], &c)
         elif kind == GELU:
             for j in range(cols):
                 a[j] = z[j] * (<floating>0.5 * _erfc(-z[j] * r2))
-        elif kind == GELU_TANH:
-            for j in range(cols):
-                x = z[j] if z[j] < T else T
-                x = x if x > -T else -T
-                a[j] = z[j] * _sigmoid2(_gelu_tanh_u(x), &c)
 
 
 # ---------------------------------------------------------------- backward
@@ -192,11 +214,24 @@ cdef inline void activation_backward_block(
     cdef const floating* z
     cdef const floating* a
     cdef floating* d
-    cdef floating x, y, s, c, du, m
+    cdef floating x, y, c, m
     cdef floating leak = <floating>LEAKY_SLOPE, alpha = <floating>ELU_ALPHA
     cdef floating r2 = <floating>SQRT1_2, T = <floating>GELU_TANH_CLAMP
     cdef floating phi = <floating>INV_SQRT_2PI
     cdef floating k3 = <floating>(3 * GELU_K), c2 = <floating>(2 * GELU_C)
+    if kind == SWISH:                        # σ + zσ(1-σ) = σ(1 + z(1-σ))  (vmath.h)
+        if floating is float:
+            swish_back_rows_f32(rows, cols, dA, ldda, Z, ldz, dZ, lddz)
+        else:
+            swish_back_rows_f64(rows, cols, dA, ldda, Z, ldz, dZ, lddz)
+        return
+    if kind == GELU_TANH:                    # s(1 + x·2u'·(1-s)), s = σ(2u)  (vmath.h)
+        if floating is float:
+            gelu_tanh_back_rows_f32(rows, cols, dA, ldda, Z, ldz, dZ, lddz, T, c2,
+                                    <float>GELU_K, k3)
+        else:
+            gelu_tanh_back_rows_f64(rows, cols, dA, ldda, Z, ldz, dZ, lddz, T, c2, GELU_K, k3)
+        return
     for i in range(rows):
         g = dA + i * ldda
         z = Z + i * ldz
@@ -230,22 +265,11 @@ cdef inline void activation_backward_block(
         elif kind == SOFTPLUS:                      # σ(z)
             for j in range(cols):
                 d[j] = g[j] * _sigmoid2(z[j], &c)
-        elif kind == SWISH:                         # σ + zσ(1-σ) = σ(1 + z(1-σ))
-            for j in range(cols):
-                s = _sigmoid2(z[j], &c)
-                d[j] = g[j] * (s * (1 + z[j] * c))
         elif kind == GELU:                          # Φ(z) + z φ(z)
             for j in range(cols):
                 x = z[j]
                 d[j] = g[j] * (<floating>0.5 * _erfc(-x * r2)
                                + x * (phi * _exp(<floating>-0.5 * x * x)))
-        elif kind == GELU_TANH:                     # s(1 + z·2u'·(1-s)), s = σ(2u)
-            for j in range(cols):
-                x = z[j] if z[j] < T else T
-                x = x if x > -T else -T
-                s = _sigmoid2(_gelu_tanh_u(x), &c)
-                du = c2 * (1 + k3 * x * x)
-                d[j] = g[j] * (s * (1 + x * du * c))
 
 
 cdef inline void prelu_dgamma_block(

@@ -13,7 +13,8 @@
  * beyond, 1 - 2/(e^{2|x|} + 1) (at most 2.4x cancellation at 0.3), clamped
  * where tanh rounds to 1; the sign restored.
  * sigmoid: as the scalar form, e = e^{-|z|} (as (1/e^{|z|/2})^2, so it fades
- * through the subnormals to an exact 0), r = 1/(1+e), then r (z >= 0) or e r.
+ * through the subnormals to an exact 0), r = 1/(1+e), then r (z >= 0) or e r,
+ * and the other one as 1 - sigmoid (swish, gelu_tanh and their derivatives).
  * NaN propagates: the callers' clamps let it pass and expp adds a - a (0, or
  * NaN); expp's integer part comes from bits, not a conversion (gcc will not
  * vectorise a select that feeds a float-to-int conversion).
@@ -122,24 +123,30 @@ static inline double mlpf_tanh_f64(double x)
     return small * w + sbig * (1.0 - w);
 }
 
-/* sigmoid(z) = 1/(1 + e^-z) */
-static inline float mlpf_sigmoid_f32(float z)
+/* sigmoid(z) = 1/(1 + e^-z), and 1 - sigmoid(z) in *comp, neither cancelling */
+static inline float mlpf_sigmoid2_f32(float z, float *comp)
 {
     const float a = z < 0 ? -z : z, t = a > 120.0f ? 120.0f : a, w = (float)(z >= 0);
     const float g = 1.0f / mlpf_expp_f32(0.5f * t), e = g * g;      /* e^-|z|, to 0 */
-    const float r = 1.0f / (1.0f + e);
-    return r * w + (e * r) * (1.0f - w);
+    const float r = 1.0f / (1.0f + e), er = e * r;
+    *comp = er * w + r * (1.0f - w);
+    return r * w + er * (1.0f - w);
 }
 
-static inline double mlpf_sigmoid_f64(double z)
+static inline double mlpf_sigmoid2_f64(double z, double *comp)
 {
     const double a = z < 0 ? -z : z, t = a > 1400.0 ? 1400.0 : a, w = (double)(z >= 0);
     const double g = 1.0 / mlpf_expp_f64(0.5 * t), e = g * g;
-    const double r = 1.0 / (1.0 + e);
-    return r * w + (e * r) * (1.0 - w);
+    const double r = 1.0 / (1.0 + e), er = e * r;
+    *comp = er * w + r * (1.0 - w);
+    return r * w + er * (1.0 - w);
 }
 
-/* A = f(Z) row by row for f = tanh (kind 2) or sigmoid (kind 1); A may be Z. */
+/* Row drivers, A may be Z and D may be G (each element is read before it is
+ * written).  Forward A = f(Z): tanh, sigmoid, swish z s(z), gelu_tanh z s(2u)
+ * with 2u = c2 (x + k x^3) for z clamped to [-T, T].  Backward D = G f'(Z):
+ * swish s (1 + z (1-s)); gelu_tanh s (1 + x du (1-s)), du = c2 (1 + k3 x^2).
+ * (The constants come from activations.pxd, their one home.) */
 #define MLPF_DEF_VACT(T, S)                                                          \
 MLPF_CLONES static void mlpf_tanh_rows_##S(ptrdiff_t rows, ptrdiff_t n, const T *Z,  \
                                            ptrdiff_t ldz, T *A, ptrdiff_t lda) {      \
@@ -150,9 +157,54 @@ MLPF_CLONES static void mlpf_tanh_rows_##S(ptrdiff_t rows, ptrdiff_t n, const T 
 }                                                                                    \
 MLPF_CLONES static void mlpf_sigmoid_rows_##S(ptrdiff_t rows, ptrdiff_t n, const T *Z, \
                                               ptrdiff_t ldz, T *A, ptrdiff_t lda) {   \
+    T c;                                                                             \
     for (ptrdiff_t i = 0; i < rows; i++) {                                           \
         const T *z = Z + i * ldz; T *a = A + i * lda;                                \
-        for (ptrdiff_t j = 0; j < n; j++) a[j] = mlpf_sigmoid_##S(z[j]);             \
+        for (ptrdiff_t j = 0; j < n; j++) a[j] = mlpf_sigmoid2_##S(z[j], &c);        \
+    }                                                                                \
+}                                                                                    \
+MLPF_CLONES static void mlpf_swish_rows_##S(ptrdiff_t rows, ptrdiff_t n, const T *Z,  \
+                                            ptrdiff_t ldz, T *A, ptrdiff_t lda) {     \
+    T c;                                                                             \
+    for (ptrdiff_t i = 0; i < rows; i++) {                                           \
+        const T *z = Z + i * ldz; T *a = A + i * lda;                                \
+        for (ptrdiff_t j = 0; j < n; j++) { T x = z[j]; a[j] = x * mlpf_sigmoid2_##S(x, &c); } \
+    }                                                                                \
+}                                                                                    \
+MLPF_CLONES static void mlpf_gelu_tanh_rows_##S(ptrdiff_t rows, ptrdiff_t n, const T *Z, \
+        ptrdiff_t ldz, T *A, ptrdiff_t lda, T clamp, T c2, T k) {                    \
+    T c;                                                                             \
+    for (ptrdiff_t i = 0; i < rows; i++) {                                           \
+        const T *z = Z + i * ldz; T *a = A + i * lda;                                \
+        for (ptrdiff_t j = 0; j < n; j++) {                                          \
+            T zj = z[j], x = zj < clamp ? zj : clamp;                                \
+            x = x > -clamp ? x : -clamp;                                             \
+            a[j] = zj * mlpf_sigmoid2_##S(c2 * (x + k * x * x * x), &c);             \
+        }                                                                            \
+    }                                                                                \
+}                                                                                    \
+MLPF_CLONES static void mlpf_swish_back_rows_##S(ptrdiff_t rows, ptrdiff_t n, const T *G, \
+        ptrdiff_t ldg, const T *Z, ptrdiff_t ldz, T *D, ptrdiff_t ldd) {             \
+    for (ptrdiff_t i = 0; i < rows; i++) {                                           \
+        const T *g = G + i * ldg, *z = Z + i * ldz; T *d = D + i * ldd;              \
+        for (ptrdiff_t j = 0; j < n; j++) {                                          \
+            T c, gj = g[j], zj = z[j], s = mlpf_sigmoid2_##S(zj, &c);                \
+            d[j] = gj * (s * (1 + zj * c));                                          \
+        }                                                                            \
+    }                                                                                \
+}                                                                                    \
+MLPF_CLONES static void mlpf_gelu_tanh_back_rows_##S(ptrdiff_t rows, ptrdiff_t n,    \
+        const T *G, ptrdiff_t ldg, const T *Z, ptrdiff_t ldz, T *D, ptrdiff_t ldd,    \
+        T clamp, T c2, T k, T k3) {                                                  \
+    for (ptrdiff_t i = 0; i < rows; i++) {                                           \
+        const T *g = G + i * ldg, *z = Z + i * ldz; T *d = D + i * ldd;              \
+        for (ptrdiff_t j = 0; j < n; j++) {                                          \
+            T c, gj = g[j], x = z[j] < clamp ? z[j] : clamp;                         \
+            x = x > -clamp ? x : -clamp;                                             \
+            T s = mlpf_sigmoid2_##S(c2 * (x + k * x * x * x), &c);                   \
+            T du = c2 * (1 + k3 * x * x);                                            \
+            d[j] = gj * (s * (1 + x * du * c));                                      \
+        }                                                                            \
     }                                                                                \
 }
 MLPF_DEF_VACT(float, f32)

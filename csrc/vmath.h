@@ -147,30 +147,21 @@ static inline double mlpf_sigmoid2_f64(double z, double *comp)
  * with 2u = c2 (x + k x^3) for z clamped to [-T, T].  Backward D = G f'(Z):
  * swish s (1 + z (1-s)); gelu_tanh s (1 + x du (1-s)), du = c2 (1 + k3 x^2).
  * (The constants come from activations.pxd, their one home.) */
+/* one row driver A = EXPR(x) per element x of Z (c: scratch for a complement) */
+#define MLPF_DEF_MAP_ROWS(NAME, T, S, EXPR)                                          \
+MLPF_CLONES static void mlpf_##NAME##_rows_##S(ptrdiff_t rows, ptrdiff_t n, const T *Z, \
+                                               ptrdiff_t ldz, T *A, ptrdiff_t lda) {  \
+    T c;                                                                             \
+    (void)c;                                                                         \
+    for (ptrdiff_t i = 0; i < rows; i++) {                                           \
+        const T *z = Z + i * ldz; T *a = A + i * lda;                                \
+        for (ptrdiff_t j = 0; j < n; j++) { T x = z[j]; a[j] = (EXPR); }             \
+    }                                                                                \
+}
 #define MLPF_DEF_VACT(T, S)                                                          \
-MLPF_CLONES static void mlpf_tanh_rows_##S(ptrdiff_t rows, ptrdiff_t n, const T *Z,  \
-                                           ptrdiff_t ldz, T *A, ptrdiff_t lda) {      \
-    for (ptrdiff_t i = 0; i < rows; i++) {                                           \
-        const T *z = Z + i * ldz; T *a = A + i * lda;                                \
-        for (ptrdiff_t j = 0; j < n; j++) a[j] = mlpf_tanh_##S(z[j]);                \
-    }                                                                                \
-}                                                                                    \
-MLPF_CLONES static void mlpf_sigmoid_rows_##S(ptrdiff_t rows, ptrdiff_t n, const T *Z, \
-                                              ptrdiff_t ldz, T *A, ptrdiff_t lda) {   \
-    T c;                                                                             \
-    for (ptrdiff_t i = 0; i < rows; i++) {                                           \
-        const T *z = Z + i * ldz; T *a = A + i * lda;                                \
-        for (ptrdiff_t j = 0; j < n; j++) a[j] = mlpf_sigmoid2_##S(z[j], &c);        \
-    }                                                                                \
-}                                                                                    \
-MLPF_CLONES static void mlpf_swish_rows_##S(ptrdiff_t rows, ptrdiff_t n, const T *Z,  \
-                                            ptrdiff_t ldz, T *A, ptrdiff_t lda) {     \
-    T c;                                                                             \
-    for (ptrdiff_t i = 0; i < rows; i++) {                                           \
-        const T *z = Z + i * ldz; T *a = A + i * lda;                                \
-        for (ptrdiff_t j = 0; j < n; j++) { T x = z[j]; a[j] = x * mlpf_sigmoid2_##S(x, &c); } \
-    }                                                                                \
-}                                                                                    \
+MLPF_DEF_MAP_ROWS(tanh, T, S, mlpf_tanh_##S(x))                                      \
+MLPF_DEF_MAP_ROWS(sigmoid, T, S, mlpf_sigmoid2_##S(x, &c))                           \
+MLPF_DEF_MAP_ROWS(swish, T, S, x * mlpf_sigmoid2_##S(x, &c))                         \
 MLPF_CLONES static void mlpf_gelu_tanh_rows_##S(ptrdiff_t rows, ptrdiff_t n, const T *Z, \
         ptrdiff_t ldz, T *A, ptrdiff_t lda, T clamp, T c2, T k) {                    \
     T c;                                                                             \
@@ -210,5 +201,6 @@ MLPF_CLONES static void mlpf_gelu_tanh_back_rows_##S(ptrdiff_t rows, ptrdiff_t n
 MLPF_DEF_VACT(float, f32)
 MLPF_DEF_VACT(double, f64)
 #undef MLPF_DEF_VACT
+#undef MLPF_DEF_MAP_ROWS
 #pragma GCC pop_options
 #endif

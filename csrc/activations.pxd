@@ -5,16 +5,17 @@
 # * One fused `floating` type; the scalar helpers (_exp, _erfc, ...) pick the
 #   float (expf, ...) or double libm function at compile time, so each dtype
 #   computes in its own precision.  sigmoid, tanh, swish and gelu_tanh (and
-#   the derivatives of the last two) use vmath.h instead: exp-based forms in C
-#   that gcc vectorises (libm calls keep a loop scalar), within 3 (tanh) and
-#   6 (sigmoid) ulp of the exact values.
+#   the derivatives of swish, gelu_tanh and softplus) use vmath.h instead:
+#   exp-based forms in C that gcc vectorises (libm calls keep a loop scalar),
+#   within 3 (tanh) and 6 (sigmoid) ulp of the exact values.
 # * The switch on `kind` sits outside the loops: each kind has its own tight
 #   row loop, so gcc vectorises the branch-free ones (relu, leaky, prelu,
 #   identity, and the backward of sigmoid, tanh, elu).  gcc keeps -ftrapping-math,
 #   so a select feeding float arithmetic is written as max/min patterns or
 #   with a 0/1 mask m (x·(m + (1-m)γ)): exact, and branch free.
 # * Overflow-safe forms, finite for every finite z (±1e30, ±dtype max):
-#   σ(z) from e = exp(-|z|) ≤ 1 as 1/(1+e) or e/(1+e) (so 1-σ is exact too);
+#   σ(z) from e = exp(-|z|) ≤ 1 as 1/(1+e) or e/(1+e) (so 1-σ is exact too;
+#   vmath.h);
 #   softplus(z) = max(z,0) + log1p(e); elu via expm1; gelu's Φ(z) as
 #   ½erfc(-z/√2) (the erf form without cancellation in the left tail);
 #   gelu_tanh via ½(1+tanh u) = σ(2u), with z clamped at ±1e3 where σ(2u) is
@@ -104,6 +105,12 @@ cdef extern from "vmath.h":
     void gelu_tanh_rows_f64 "mlpf_gelu_tanh_rows_f64"(
         Py_ssize_t rows, Py_ssize_t n, const double* Z, Py_ssize_t ldz, double* A,
         Py_ssize_t lda, double clamp, double c2, double k) noexcept nogil
+    void softplus_back_rows_f32 "mlpf_softplus_back_rows_f32"(
+        Py_ssize_t rows, Py_ssize_t n, const float* G, Py_ssize_t ldg, const float* Z,
+        Py_ssize_t ldz, float* D, Py_ssize_t ldd) noexcept nogil
+    void softplus_back_rows_f64 "mlpf_softplus_back_rows_f64"(
+        Py_ssize_t rows, Py_ssize_t n, const double* G, Py_ssize_t ldg, const double* Z,
+        Py_ssize_t ldz, double* D, Py_ssize_t ldd) noexcept nogil
     void swish_back_rows_f32 "mlpf_swish_back_rows_f32"(
         Py_ssize_t rows, Py_ssize_t n, const float* G, Py_ssize_t ldg, const float* Z,
         Py_ssize_t ldz, float* D, Py_ssize_t ldd) noexcept nogil
@@ -118,24 +125,6 @@ cdef extern from "vmath.h":
         Py_ssize_t rows, Py_ssize_t n, const double* G, Py_ssize_t ldg, const double* Z,
         Py_ssize_t ldz, double* D, Py_ssize_t ldd, double clamp, double c2, double k,
         double k3) noexcept nogil
-
-
-# ---------------------------------------------------------------- scalar helpers
-
-
-
-
-
-
-cdef inline floating _sigmoid2(floating z, floating* comp) noexcept nogil:
-    """σ(z), and 1-σ(z) in *comp, both without overflow or cancellation."""
-    cdef floating e = _exp(-z if z >= 0 else z)
-    cdef floating r = 1 / (1 + e)
-    if z >= 0:
-        comp[0] = e * r
-        return r
-    comp[0] = r
-    return e * r
 
 
 # ---------------------------------------------------------------- forward
@@ -214,16 +203,18 @@ cdef inline void activation_backward_block(
     cdef const floating* z
     cdef const floating* a
     cdef floating* d
-    cdef floating x, y, c, m
+    cdef floating x, y, m
     cdef floating leak = <floating>LEAKY_SLOPE, alpha = <floating>ELU_ALPHA
     cdef floating r2 = <floating>SQRT1_2, T = <floating>GELU_TANH_CLAMP
     cdef floating phi = <floating>INV_SQRT_2PI
     cdef floating k3 = <floating>(3 * GELU_K), c2 = <floating>(2 * GELU_C)
-    if kind == SWISH:                        # σ + zσ(1-σ) = σ(1 + z(1-σ))  (vmath.h)
+    if kind == SWISH or kind == SOFTPLUS:    # σ(1 + z(1-σ)) ; σ   (vmath.h)
         if floating is float:
-            swish_back_rows_f32(rows, cols, dA, ldda, Z, ldz, dZ, lddz)
+            (swish_back_rows_f32 if kind == SWISH else softplus_back_rows_f32)(
+                rows, cols, dA, ldda, Z, ldz, dZ, lddz)
         else:
-            swish_back_rows_f64(rows, cols, dA, ldda, Z, ldz, dZ, lddz)
+            (swish_back_rows_f64 if kind == SWISH else softplus_back_rows_f64)(
+                rows, cols, dA, ldda, Z, ldz, dZ, lddz)
         return
     if kind == GELU_TANH:                    # s(1 + x·2u'·(1-s)), s = σ(2u)  (vmath.h)
         if floating is float:
@@ -262,9 +253,6 @@ cdef inline void activation_backward_block(
             for j in range(cols):
                 m = z[j] > 0
                 d[j] = g[j] * (m + (1 - m) * (a[j] + alpha))
-        elif kind == SOFTPLUS:                      # σ(z)
-            for j in range(cols):
-                d[j] = g[j] * _sigmoid2(z[j], &c)
         elif kind == GELU:                          # Φ(z) + z φ(z)
             for j in range(cols):
                 x = z[j]

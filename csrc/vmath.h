@@ -145,7 +145,8 @@ static inline double mlpf_sigmoid2_f64(double z, double *comp)
 /* Row drivers, A may be Z and D may be G (each element is read before it is
  * written).  Forward A = f(Z): tanh, sigmoid, swish z s(z), gelu_tanh z s(2u)
  * with 2u = c2 (x + k x^3) for z clamped to [-T, T].  Backward D = G f'(Z):
- * swish s (1 + z (1-s)); gelu_tanh s (1 + x du (1-s)), du = c2 (1 + k3 x^2).
+ * softplus s(z); swish s (1 + z (1-s)); gelu_tanh s (1 + x du (1-s)),
+ * du = c2 (1 + k3 x^2).
  * (The constants come from activations.pxd, their one home.) */
 /* one row driver A = EXPR(x) per element x of Z (c: scratch for a complement) */
 #define MLPF_DEF_MAP_ROWS(NAME, T, S, EXPR)                                          \
@@ -171,6 +172,16 @@ MLPF_CLONES static void mlpf_gelu_tanh_rows_##S(ptrdiff_t rows, ptrdiff_t n, con
             T zj = z[j], x = zj < clamp ? zj : clamp;                                \
             x = x > -clamp ? x : -clamp;                                             \
             a[j] = zj * mlpf_sigmoid2_##S(c2 * (x + k * x * x * x), &c);             \
+        }                                                                            \
+    }                                                                                \
+}                                                                                    \
+MLPF_CLONES static void mlpf_softplus_back_rows_##S(ptrdiff_t rows, ptrdiff_t n,      \
+        const T *G, ptrdiff_t ldg, const T *Z, ptrdiff_t ldz, T *D, ptrdiff_t ldd) {  \
+    for (ptrdiff_t i = 0; i < rows; i++) {                                           \
+        const T *g = G + i * ldg, *z = Z + i * ldz; T *d = D + i * ldd;              \
+        for (ptrdiff_t j = 0; j < n; j++) {                                          \
+            T c, gj = g[j];                                                          \
+            d[j] = gj * mlpf_sigmoid2_##S(z[j], &c);                                 \
         }                                                                            \
     }                                                                                \
 }                                                                                    \

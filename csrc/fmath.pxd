@@ -2,7 +2,7 @@
 # double function at compile time from the fused type, so float32 data is
 # computed in float32 and float64 data in float64.
 from cython cimport floating
-from libc.math cimport erfc, erfcf, exp, expf, expm1, expm1f, log1p, log1pf
+from libc.math cimport erfc, erfcf, exp, expf, log1p, log1pf
 
 
 cdef inline floating _exp(floating x) noexcept nogil:
@@ -10,13 +10,6 @@ cdef inline floating _exp(floating x) noexcept nogil:
         return expf(x)
     else:
         return exp(x)
-
-
-cdef inline floating _expm1(floating x) noexcept nogil:
-    if floating is float:
-        return expm1f(x)
-    else:
-        return expm1(x)
 
 
 cdef inline floating _log1p(floating x) noexcept nogil:

@@ -136,13 +136,13 @@ def test_extremes_are_finite_and_exact(request, name, dtype, backend):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
-@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "elu"])
 def test_vector_forms_across_their_regions(nat, ref, name, dtype):
-    """The exp-based forward of sigmoid and tanh (vmath.h) on both sides of
-    tanh's series/exp switch (|z| = 0.3), near its clamps (9.5, 19.5) and through
-    sigmoid's subnormal tail (|z| 87-104 float, 708-745 double), against the
-    float64 reference; NaN stays NaN, ±inf and ±0 come out exact."""
-    edges = [0.3, 9.5, 19.5, 87.0, 88.7, 103.0, 104.0, 120.0, 708.0, 745.0, 1400.0]
+    """The exp-based forward of sigmoid, tanh and elu (vmath.h) on both sides of
+    their series/exp switches (|z| = 0.3, 0.35), near the clamps (9.5, 19.5) and
+    through the subnormal tail of e^-|z| (|z| 87-104 float, 708-745 double),
+    against the float64 reference; NaN stays NaN, ±inf and ±0 come out exact."""
+    edges = [0.3, 0.35, 9.5, 19.5, 87.0, 88.7, 103.0, 104.0, 120.0, 708.0, 745.0, 1400.0]
     grid = np.concatenate([np.linspace(e * (1 - 1e-3), e * (1 + 1e-3), 101) for e in edges]
                           + [np.logspace(-40, 0, 400)])
     grid = grid[grid < np.finfo(dtype).max]
@@ -157,7 +157,8 @@ def test_vector_forms_across_their_regions(nat, ref, name, dtype):
     out = np.empty_like(special)
     nat.activation_forward(out, special, name)
     assert np.isnan(out[0, 0])
-    want = [1, -1, 0, -0.0] if name == "tanh" else [1, 0, 0.5, 0.5]
+    want = {"tanh": [1, -1, 0, -0.0], "sigmoid": [1, 0, 0.5, 0.5],
+            "elu": [np.inf, -1, 0, 0]}[name]
     np.testing.assert_array_equal(out[0, 1:], np.array(want, dtype))
     assert list(np.signbit(out[0, 1:])) == list(np.signbit(np.array(want, dtype)))
 

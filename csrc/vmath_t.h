@@ -1,0 +1,166 @@
+/* vmath.h's functions for one dtype: included by vmath.h with T, F(name) and
+ * the VM_* constants defined, all of which it #undefs at the end.  (See
+ * vmath.h for the formulas and their accuracy.) */
+
+/* e^a for 0 <= a <= VM_EXP_CLAMP (or NaN) */
+static inline T F(expp)(T a)
+{
+    /* n = round(a log2 e) by adding 1.5 2^MANT (its low bits then hold n): no
+     * float-to-int conversion, which a NaN would make undefined */
+    const T t = a * (T)mlpf_log2e + VM_ROUND, n = t - VM_ROUND;
+    VM_INT tb;
+    memcpy(&tb, &t, sizeof tb);
+    const T r = (a - n * VM_LN2_HI) - n * VM_LN2_LO;
+    T p = (T)mlpf_inv_fact[VM_EXP_DEG];
+#pragma GCC unroll 16
+    for (int k = VM_EXP_DEG - 1; k >= 0; k--) p = p * r + (T)mlpf_inv_fact[k];
+    const VM_INT bits = (tb - VM_ROUND_BITS + VM_BIAS) * ((VM_INT)1 << VM_MANT);
+    T scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale + (a - a);                 /* a - a: 0, or NaN for a NaN a */
+}
+
+/* tanh(x) */
+static inline T F(tanh)(T x)
+{
+    /* w: 1 on the series' side; each side's input is clamped to it, so both stay finite */
+    const T a = x < 0 ? -x : x, w = (T)(a < (T)0.3);
+    const T xs = a < (T)0.3 ? x : 0, x2 = xs * xs;
+    const T t = a > VM_TANH_ONE ? VM_TANH_ONE : a;
+    T s = (T)mlpf_tanh_series[VM_TANH_TERMS - 1];
+#pragma GCC unroll 16
+    for (int k = VM_TANH_TERMS - 2; k >= 0; k--) s = s * x2 + (T)mlpf_tanh_series[k];
+    const T small = xs * (1 + x2 * s);               /* keeps the sign of a zero */
+    const T big = 1 - 2 / (F(expp)(t + t) + 1);      /* 1 at VM_TANH_ONE */
+    const T sbig = VM_COPYSIGN(big, x);
+    /* a 0/1 blend (exact: both sides finite), not a select: gcc keeps a select
+     * between results of a division branchy, and so scalar */
+    return small * w + sbig * (1 - w);
+}
+
+/* elu(z) = z (z > 0), alpha (e^z - 1) (z <= 0) */
+static inline T F(elu)(T z, T alpha)
+{
+    const T zp = z > 0 ? z : 0, zn = z < 0 ? z : 0, a = -zn;
+    const T v = (T)(a < (T)0.35), xs = a < (T)0.35 ? zn : 0;
+    const T t = a > VM_EXP_CLAMP ? VM_EXP_CLAMP : a;
+    T p = (T)mlpf_inv_fact[VM_EM1_DEG];
+#pragma GCC unroll 16
+    for (int k = VM_EM1_DEG - 1; k >= 2; k--) p = p * xs + (T)mlpf_inv_fact[k];
+    const T g = 1 / F(expp)((T)0.5 * t);
+    const T em1 = (xs + xs * xs * p) * v + (g * g - 1) * (1 - v);
+    const T out = zp + alpha * em1;
+    return z == z ? out : z;
+}
+
+/* sigmoid(z) = 1/(1 + e^-z), and 1 - sigmoid(z) in *comp, neither cancelling */
+static inline T F(sigmoid2)(T z, T *comp)
+{
+    const T a = z < 0 ? -z : z, t = a > VM_EXP_CLAMP ? VM_EXP_CLAMP : a, w = (T)(z >= 0);
+    const T g = 1 / F(expp)((T)0.5 * t), e = g * g;  /* e^-|z|, to 0 */
+    const T r = 1 / (1 + e), er = e * r;
+    *comp = er * w + r * (1 - w);
+    return r * w + er * (1 - w);
+}
+
+/* Row drivers, A may be Z and D may be G (each element is read before it is
+ * written).  Forward A = f(Z): tanh, sigmoid, swish z s(z), elu, gelu_tanh
+ * z s(2u) with 2u = c2 (x + k x^3) for z clamped to [-clamp, clamp].  Backward
+ * D = G f'(Z): softplus s(z); swish s (1 + z (1-s)); gelu_tanh
+ * s (1 + x du (1-s)), du = c2 (1 + k3 x^2).  (alpha, clamp, c2, k, k3 come
+ * from activations.pxd, their one home.) */
+/* A = EXPR(x) for each element x of Z (c: scratch for a complement) */
+#define VM_MAP_ROWS(NAME, EXPR)                                                       \
+MLPF_CLONES static void F(NAME)(ptrdiff_t rows, ptrdiff_t n, const T *Z, ptrdiff_t ldz, \
+                                T *A, ptrdiff_t lda) {                                \
+    T c;                                                                              \
+    (void)c;                                                                          \
+    for (ptrdiff_t i = 0; i < rows; i++) {                                            \
+        const T *z = Z + i * ldz; T *a = A + i * lda;                                 \
+        for (ptrdiff_t j = 0; j < n; j++) { T x = z[j]; a[j] = (EXPR); }              \
+    }                                                                                 \
+}
+/* D = G * EXPR(x, c) for each element x of Z, c = 1 - s after s = sigmoid2(x, &c) */
+#define VM_BACK_ROWS(NAME, EXPR)                                                      \
+MLPF_CLONES static void F(NAME)(ptrdiff_t rows, ptrdiff_t n, const T *G, ptrdiff_t ldg, \
+                                const T *Z, ptrdiff_t ldz, T *D, ptrdiff_t ldd) {     \
+    for (ptrdiff_t i = 0; i < rows; i++) {                                            \
+        const T *g = G + i * ldg, *z = Z + i * ldz; T *d = D + i * ldd;               \
+        for (ptrdiff_t j = 0; j < n; j++) {                                           \
+            T c, gj = g[j], x = z[j], s = F(sigmoid2)(x, &c);                         \
+            d[j] = gj * (EXPR);                                                       \
+        }                                                                             \
+    }                                                                                 \
+}
+VM_MAP_ROWS(tanh_rows, F(tanh)(x))
+VM_MAP_ROWS(sigmoid_rows, F(sigmoid2)(x, &c))
+VM_MAP_ROWS(swish_rows, x * F(sigmoid2)(x, &c))
+VM_BACK_ROWS(softplus_back_rows, s)
+VM_BACK_ROWS(swish_back_rows, s * (1 + x * c))
+#undef VM_MAP_ROWS
+#undef VM_BACK_ROWS
+
+MLPF_CLONES static void F(elu_rows)(ptrdiff_t rows, ptrdiff_t n, const T *Z, ptrdiff_t ldz,
+                                    T *A, ptrdiff_t lda, T alpha)
+{
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        const T *z = Z + i * ldz;
+        T *a = A + i * lda;
+        for (ptrdiff_t j = 0; j < n; j++) a[j] = F(elu)(z[j], alpha);
+    }
+}
+
+/* x = z clamped to [-clamp, clamp] (a NaN z gives clamp, as the scalar form did) */
+static inline T F(gelu_clamp)(T z, T clamp)
+{
+    const T x = z < clamp ? z : clamp;
+    return x > -clamp ? x : -clamp;
+}
+
+MLPF_CLONES static void F(gelu_tanh_rows)(ptrdiff_t rows, ptrdiff_t n, const T *Z,
+                                          ptrdiff_t ldz, T *A, ptrdiff_t lda, T clamp, T c2,
+                                          T k)
+{
+    T c;
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        const T *z = Z + i * ldz;
+        T *a = A + i * lda;
+        for (ptrdiff_t j = 0; j < n; j++) {
+            const T zj = z[j], x = F(gelu_clamp)(zj, clamp);
+            a[j] = zj * F(sigmoid2)(c2 * (x + k * x * x * x), &c);
+        }
+    }
+}
+
+MLPF_CLONES static void F(gelu_tanh_back_rows)(ptrdiff_t rows, ptrdiff_t n, const T *G,
+                                               ptrdiff_t ldg, const T *Z, ptrdiff_t ldz, T *D,
+                                               ptrdiff_t ldd, T clamp, T c2, T k, T k3)
+{
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        const T *g = G + i * ldg, *z = Z + i * ldz;
+        T *d = D + i * ldd;
+        for (ptrdiff_t j = 0; j < n; j++) {
+            T c;
+            const T gj = g[j], x = F(gelu_clamp)(z[j], clamp);
+            const T s = F(sigmoid2)(c2 * (x + k * x * x * x), &c);
+            const T du = c2 * (1 + k3 * x * x);
+            d[j] = gj * (s * (1 + x * du * c));
+        }
+    }
+}
+
+#undef T
+#undef F
+#undef VM_INT
+#undef VM_MANT
+#undef VM_BIAS
+#undef VM_ROUND
+#undef VM_ROUND_BITS
+#undef VM_LN2_HI
+#undef VM_LN2_LO
+#undef VM_EXP_DEG
+#undef VM_EM1_DEG
+#undef VM_TANH_TERMS
+#undef VM_TANH_ONE
+#undef VM_EXP_CLAMP
+#undef VM_COPYSIGN

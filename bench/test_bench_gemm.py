@@ -6,8 +6,9 @@ the three products of an MLP layer, for the configurations below.
 
 Each group is one product at one shape; `extra_info["gflops"]` is 2MNK over the
 median time.  Inputs are allocated outside the timed call and every result is
-checked against float64 after timing.  `native` goes through the checked public
-kernel (argument checks included); `native_raw` calls the compiled kernel directly.
+checked against float64 after timing.  `native[checked-...]` goes through the
+public kernel (argument checks included); `native[raw-...]` calls the compiled
+kernel directly.
 """
 import numpy as np
 import pytest
@@ -89,24 +90,15 @@ def nat():
 @pytest.mark.parametrize("n_threads", [1, 2], ids=["t1", "t2"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
 @pytest.mark.parametrize("config,op,M,N,K,trans_a,trans_b", PRODUCTS, ids=IDS)
-def test_native(benchmark, nat, config, op, M, N, K, trans_a, trans_b, dtype,
+@pytest.mark.parametrize("entry", ["checked", "raw"])
+def test_native(benchmark, nat, entry, config, op, M, N, K, trans_a, trans_b, dtype,
                 n_threads):
+    """The compiled kernel through its checked entry point, and raw: without the
+    Python argument checks (what fit() runs)."""
     _group(benchmark, config, op, M, N, K, dtype)
     A, B, C = _operands(M, N, K, trans_a, trans_b, dtype)
-    _run(benchmark, lambda: nat.gemm(C, A, B, trans_a, trans_b, False, n_threads),
-         C, A, B, trans_a, trans_b, M, N, K)
-
-
-@pytest.mark.parametrize("n_threads", [1, 2], ids=["t1", "t2"])
-@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
-@pytest.mark.parametrize("config,op,M,N,K,trans_a,trans_b", PRODUCTS, ids=IDS)
-def test_native_raw(benchmark, nat, config, op, M, N, K, trans_a, trans_b, dtype,
-                    n_threads):
-    """The compiled kernel without the Python argument checks (what fit() runs)."""
-    _group(benchmark, config, op, M, N, K, dtype)
-    A, B, C = _operands(M, N, K, trans_a, trans_b, dtype)
-    raw = nat.gemm.raw
-    _run(benchmark, lambda: raw(C, A, B, trans_a, trans_b, False, n_threads),
+    gemm = nat.gemm if entry == "checked" else nat.gemm.raw
+    _run(benchmark, lambda: gemm(C, A, B, trans_a, trans_b, False, n_threads),
          C, A, B, trans_a, trans_b, M, N, K)
 
 

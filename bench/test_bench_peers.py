@@ -68,6 +68,12 @@ def _params(side, model):
     return peers.sklearn_params(model)
 
 
+def _config_sides(sides):
+    """Every config by every side: parametrize's argvalues and ids ("wide-torch")."""
+    cases = [(c, s) for c in CONFIGS for s in sides]
+    return dict(argvalues=cases, ids=[f"{c}-{s}" for c, s in cases])
+
+
 def _median(benchmark):
     """Median seconds, or None under --benchmark-disable (a smoke run: one call)."""
     stats = benchmark.stats
@@ -113,8 +119,7 @@ def _train_side(side, config, X, y):
 
 # ------------------------------------------------------------------ 1. train step
 
-@pytest.mark.parametrize("config,side", [(c, s) for c in CONFIGS for s in TRAIN_SIDES],
-                         ids=[f"{c}-{s}" for c in CONFIGS for s in TRAIN_SIDES])
+@pytest.mark.parametrize("config,side", **_config_sides(TRAIN_SIDES))
 def test_train(benchmark, config, side):
     benchmark.group = f"train {config}"
     sizes, batch, _, n_batches = CONFIGS[config]
@@ -128,8 +133,7 @@ def test_train(benchmark, config, side):
 
 # ------------------------------------------------------------------ 2. batch-1 inference
 
-@pytest.mark.parametrize("config,side", [(c, s) for c in CONFIGS for s in INFER_SIDES],
-                         ids=[f"{c}-{s}" for c in CONFIGS for s in INFER_SIDES])
+@pytest.mark.parametrize("config,side", **_config_sides(INFER_SIDES))
 def test_infer(benchmark, config, side):
     benchmark.group = f"infer {config}"
     sizes, _, loss, _ = CONFIGS[config]

@@ -311,14 +311,16 @@ cdef void* _ptr(object a):
 def finite(X):
     """True when X, a C-contiguous float32 or float64 ndarray, holds no NaN or inf:
     one vectorised pass with the GIL released (fit checks its whole X each call)."""
-    if (not isinstance(X, np.ndarray) or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>X)
-            or cnp.PyArray_TYPE(<cnp.ndarray>X) not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64)):
+    cdef cnp.ndarray x = X if isinstance(X, np.ndarray) else None
+    if (x is None or not cnp.PyArray_IS_C_CONTIGUOUS(x)
+            or cnp.PyArray_TYPE(x) not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64)):
         raise TypeError("finite: X must be a C-contiguous float32 or float64 ndarray")
-    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>X)
-    cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>X)
+    cdef int typenum = cnp.PyArray_TYPE(x)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
+    cdef void* p = cnp.PyArray_DATA(x)
     cdef bint ok
     with nogil:
-        if cnp.PyArray_TYPE(<cnp.ndarray>X) == cnp.NPY_FLOAT32:
+        if typenum == cnp.NPY_FLOAT32:
             ok = all_finite(<const float*>p, n)
         else:
             ok = all_finite(<const double*>p, n)

@@ -10,8 +10,9 @@
 # * The P elements are cut into blocks of BLOCK; `prange(schedule='static')`
 #   hands whole blocks to threads and each block is one plain C loop
 #   (optim_blocks.h), built for AVX-512 / AVX2 / baseline and picked at load
-#   time; no clone fuses into FMAs (-ffp-contract=off), so all give the same bits.  Every element is updated independently, so
-#   results are bitwise identical for any thread count.  A thread is woken
+#   time; no clone fuses into FMAs (-ffp-contract=off), so all give the same
+#   bits.  Every element is updated independently, so results are bitwise
+#   identical for any thread count.  A thread is woken
 #   only per GRAIN_BLOCKS blocks (smaller arrays run with no OpenMP region):
 #   on a shared machine a team's wake-up can cost more than the update.
 # * State arrays are read and written in the same pass as θ (one sweep over

@@ -79,7 +79,7 @@ class CrossEntropy(Loss):
     def proba(self, kernels, out, n_threads):
         P, scratch = np.empty_like(out), np.empty_like(out)
         kernels.softmax_cross_entropy.raw(scratch, P, out, np.zeros(out.shape[0], np.int64),
-                                      n_threads)
+                                          n_threads)
         return P
 
     def predict(self, out):

@@ -4,6 +4,25 @@
  * NC -> KC -> MC, macro_kernel: MR -> NR), the thread worker and mlpf_gemm_<dtype>.
  */
 
+/* A k-major block (kc rows of n contiguous elements, row stride ld) into w-wide
+ * micro-panels (panel p at buf + p*w*kc, its row k at + k*w), k outermost so
+ * each row of the block is read once, in one stream.  The columns of a ragged
+ * last panel past n are left as they are (the caller pads them if it must).
+ * copy: the optional vector kernel for the whole panels. */
+static void F(pack_kmajor)(const T *src, ptrdiff_t ld, ptrdiff_t kc, ptrdiff_t n, int w, T *buf,
+                           void (*copy)(const T *, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, T *))
+{
+    const ptrdiff_t full = n / w, panel = (ptrdiff_t)w * kc;
+    if (copy && full) copy(src, ld, kc, full, w, buf);
+    for (ptrdiff_t k = 0; k < kc; k++, src += ld) {
+        T *dst = buf + k * w;
+        if (!copy)
+            for (ptrdiff_t p = 0; p < full; p++)
+                for (int j = 0; j < w; j++) dst[p * panel + j] = src[p * w + j];
+        for (ptrdiff_t j = full * w; j < n; j++) dst[full * panel + j - full * w] = src[j];
+    }
+}
+
 /* op(A)[i0:i0+m, p0:p0+kc] into MR-row micro-panels, k-major.  The rows of a
  * ragged micro-panel past m are left unwritten: only the row kernels (8 / 4 /
  * 2 / 1 rows, never more than m) read such a panel, so nobody reads them, and
@@ -11,21 +30,11 @@
 static void F(pack_a)(int ta, const T *A, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t m,
                       ptrdiff_t p0, ptrdiff_t kc, int mr, T *buf,
                       void (*pack_an)(const T *, ptrdiff_t, ptrdiff_t, T *),
-                      void (*pack_at)(const T *, ptrdiff_t, ptrdiff_t, T *))
+                      void (*pack_kmajor)(const T *, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, T *))
 {
-    if (ta) {   /* A stored K x M: row k of the block is contiguous.  Walk k outermost,
-                 * each row of A read once in one stream (a panel at a time would
-                 * stride lda per k, thrashing one L1 set when lda is a multiple of 1 KiB) */
-        const ptrdiff_t full = m / mr, panel = (ptrdiff_t)mr * kc;
-        for (ptrdiff_t k = 0; k < kc; k++) {
-            const T *src = A + (p0 + k) * lda + i0;
-            T *dst = buf + k * mr;
-            if (pack_at && full) pack_at(src, full, panel, dst);
-            else
-                for (ptrdiff_t p = 0; p < full; p++)
-                    for (int i = 0; i < mr; i++) dst[p * panel + i] = src[p * mr + i];
-            for (ptrdiff_t i = full * mr; i < m; i++) dst[full * panel + i - full * mr] = src[i];
-        }
+    if (ta) {   /* A stored K x M: already k-major (a panel at a time would stride lda
+                 * per k, thrashing one L1 set when lda is a multiple of 1 KiB) */
+        F(pack_kmajor)(A + p0 * lda + i0, lda, kc, m, mr, buf, pack_kmajor);
         return;
     }
     for (ptrdiff_t ir = 0; ir < m; ir += mr, buf += (ptrdiff_t)mr * kc) {
@@ -48,24 +57,13 @@ static void F(pack_a)(int ta, const T *A, ptrdiff_t lda, ptrdiff_t i0, ptrdiff_t
 static void F(pack_b)(int tb, const T *B, ptrdiff_t ldb, ptrdiff_t p0, ptrdiff_t kc,
                       ptrdiff_t j0, ptrdiff_t n, int nr, T *buf,
                       void (*pack_bt)(const T *, ptrdiff_t, ptrdiff_t, T *),
-                      void (*pack_bn)(const T *, ptrdiff_t, ptrdiff_t, ptrdiff_t, T *))
+                      void (*pack_kmajor)(const T *, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, T *))
 {
     const ptrdiff_t full = n / nr, rem = n % nr, panel = (ptrdiff_t)nr * kc;
-    if (!tb) {                  /* B stored K x N: walk it row by row (one stream) */
-        const T *src = B + p0 * ldb + j0;
-        if (pack_bn && full) pack_bn(src, ldb, kc, full, buf);
+    if (!tb) {                  /* B stored K x N: already k-major */
         if (rem)                /* the padding of the ragged panel: one memset, not one per k */
             memset(buf + full * panel, 0, (size_t)panel * sizeof(T));
-        for (ptrdiff_t k = 0; k < kc; k++, src += ldb) {
-            T *dst = buf + k * nr;
-            if (!pack_bn)
-                for (ptrdiff_t p = 0; p < full; p++)
-                    for (int j = 0; j < nr; j++) dst[p * panel + j] = src[p * nr + j];
-            if (rem) {
-                T *tail = dst + full * panel;
-                for (ptrdiff_t j = 0; j < rem; j++) tail[j] = src[full * nr + j];
-            }
-        }
+        F(pack_kmajor)(B + p0 * ldb + j0, ldb, kc, n, nr, buf, pack_kmajor);
     } else {                    /* B stored N x K: nn rows of B streamed side by side */
         const T *rows[MLPF_MAX_NR];
         for (ptrdiff_t p = 0; p * nr < n; p++) {
@@ -163,7 +161,7 @@ static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, 
             const int first = pc == 0 && !J->accumulate, last = pc + kc == J->K;
 
             if (!b_inplace)
-                F(pack_b)(J->tb, J->B, J->ldb, pc, kc, jc, ncur, nr, bbuf, d->pack_bt, d->pack_bn);
+                F(pack_b)(J->tb, J->B, J->ldb, pc, kc, jc, ncur, nr, bbuf, d->pack_bt, d->pack_kmajor);
             else if (ncur % nr)     /* only the ragged last micro-panel */
                 F(pack_b)(0, J->B, J->ldb, pc, kc, jc + (npanels - 1) * nr, ncur % nr, nr, bbuf,
                           NULL, NULL);
@@ -171,7 +169,7 @@ static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, 
             for (ptrdiff_t i0 = m0; i0 < m1; i0 += mc) {
                 const ptrdiff_t mcur = m1 - i0 < mc ? m1 - i0 : mc;
                 if (!a_inplace)
-                    F(pack_a)(J->ta, J->A, J->lda, i0, mcur, pc, kc, mr, abuf, d->pack_an, d->pack_at);
+                    F(pack_a)(J->ta, J->A, J->lda, i0, mcur, pc, kc, mr, abuf, d->pack_an, d->pack_kmajor);
                 else if (mcur % mr)     /* only the ragged last micro-panel */
                     F(pack_a)(1, J->A, J->lda, i0 + mcur - mcur % mr, mcur % mr, pc, kc, mr,
                               abuf, NULL, NULL);

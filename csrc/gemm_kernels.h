@@ -36,12 +36,10 @@ typedef struct {
     /* optional fast pack of one full transposed B micro-panel (see pack_b) */
     void (*pack_bt)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, T *dst);
     /* optional fast packs: one full MR-row micro-panel of op(A) = A (transposes),
-     * and the `full` whole NR-column micro-panels of op(B) = B (vector copies) */
+     * and the whole panels of a k-major block (op(B) = B, op(A) = A^T; copies) */
     void (*pack_an)(const T *src, ptrdiff_t lda, ptrdiff_t kc, T *dst);
-    void (*pack_bn)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, ptrdiff_t full, T *dst);
-    /* optional: row k of `full` whole MR-row micro-panels of op(A) = A^T
-     * (src[p*MR + i] to dst[p*panel + i], vector copies) */
-    void (*pack_at)(const T *src, ptrdiff_t full, ptrdiff_t panel, T *dst);
+    void (*pack_kmajor)(const T *src, ptrdiff_t ld, ptrdiff_t kc, ptrdiff_t full, int w,
+                        T *dst);
     /* small-M kernels (gemm_smallm.h), [log2 R][log2 NV], NULL where not built,
      * and the lanes of their vectors */
     F(sm_fn) sm[4][5];
@@ -279,50 +277,42 @@ static void F(pack_an_avx512)(const T *src, ptrdiff_t lda, ptrdiff_t kc, T *dst)
 #endif
 }
 
-/* The first `full` NR-column micro-panels of op(B) = B: row k of panel p is
- * src[k*ldb + p*NR : +NR], two vectors. */
+/* The first `full` whole w-wide panels of a k-major block (pack_kmajor's vector
+ * kernel; w <= 2 VL: NR-column panels of op(B) = B, MR-row panels of op(A) =
+ * A^T): per k and panel, two vector copies masked to w. */
 __attribute__((target("avx512f,avx512vl,avx512dq")))
-static void F(pack_bn_avx512)(const T *src, ptrdiff_t ldb, ptrdiff_t kc, ptrdiff_t full, T *dst)
+static void F(pack_kmajor_avx512)(const T *src, ptrdiff_t ld, ptrdiff_t kc, ptrdiff_t full,
+                                  int w, T *dst)
 {
-    const ptrdiff_t nr = 2 * VL_, panel = nr * kc;
-    for (ptrdiff_t k = 0; k < kc; k++, src += ldb, dst += nr)
+    const ptrdiff_t panel = (ptrdiff_t)w * kc;
+    const unsigned lo = w >= VL_ ? (1u << VL_) - 1 : (1u << w) - 1;
+    const unsigned hi = w > VL_ ? (1u << (w - VL_)) - 1 : 0;
+    for (ptrdiff_t k = 0; k < kc; k++, src += ld, dst += w)
         for (ptrdiff_t p = 0; p < full; p++) {
-            VS(_mm512_storeu)(dst + p * panel, VS(_mm512_loadu)(src + p * nr));
-            VS(_mm512_storeu)(dst + p * panel + VL_, VS(_mm512_loadu)(src + p * nr + VL_));
+            VS(_mm512_mask_storeu)(dst + p * panel, lo, VS(_mm512_maskz_loadu)(lo, src + p * w));
+            if (hi)
+                VS(_mm512_mask_storeu)(dst + p * panel + VL_, hi,
+                                       VS(_mm512_maskz_loadu)(hi, src + p * w + VL_));
         }
 }
 
-/* Row k of `full` whole 14-row micro-panels of op(A) = A^T: one masked vector
- * copy (two for double) per panel. */
-__attribute__((target("avx512f,avx512vl,avx512dq")))
-static void F(pack_at_avx512)(const T *src, ptrdiff_t full, ptrdiff_t panel, T *dst)
-{
-    for (ptrdiff_t p = 0; p < full; p++, src += 14, dst += panel) {
-#if MLPF_F64
-        _mm512_storeu_pd(dst, _mm512_loadu_pd(src));
-        _mm512_mask_storeu_pd(dst + 8, 0x3F, _mm512_maskz_loadu_pd(0x3F, src + 8));
-#else
-        _mm512_mask_storeu_ps(dst, 0x3FFF, _mm512_maskz_loadu_ps(0x3FFF, src));
-#endif
-    }
-}
-
 #define AVX2_KERNELS F(ukr_avx2_6), {{4, F(ukr_avx2_4)}, {2, F(ukr_avx2_2)}, {1, F(ukr_avx2_1)}}, \
-    F(ukr_avx2_1w), NULL, NULL, NULL, NULL, SM_TABLE8(avx2), VL_ / 2
+    F(ukr_avx2_1w), NULL, NULL, NULL, SM_TABLE8(avx2), VL_ / 2
 #define AVX512_KERNELS F(ukr_avx512_14), \
     {{8, F(ukr_avx512_8)}, {4, F(ukr_avx512_4)}, {2, F(ukr_avx512_2)}, {1, F(ukr_avx512_1)}}, \
-    F(ukr_avx512_1w), F(pack_bt_avx512), F(pack_an_avx512), F(pack_bn_avx512), \
-    F(pack_at_avx512), SM_TABLE16(avx512), VL_
+    F(ukr_avx512_1w), F(pack_bt_avx512), F(pack_an_avx512), F(pack_kmajor_avx512), \
+    SM_TABLE16(avx512), VL_
 #else   /* never selected: not supported */
-#define AVX2_KERNELS NULL, {{1, NULL}}, NULL, NULL, NULL, NULL, NULL, {{NULL}}, 1
-#define AVX512_KERNELS NULL, {{1, NULL}}, NULL, NULL, NULL, NULL, NULL, {{NULL}}, 1
+#define AVX2_KERNELS NULL, {{1, NULL}}, NULL, NULL, NULL, NULL, {{NULL}}, 1
+#define AVX512_KERNELS NULL, {{1, NULL}}, NULL, NULL, NULL, NULL, {{NULL}}, 1
 #endif
 #undef WRITEBACK
 
-/* {MR, NR, KC, MC, NC, ukernel, {row kernels}, wide1, pack_bt, pack_an, pack_bn, sm, vl} per path, by MLPF_SIMD_* */
+/* {MR, NR, KC, MC, NC, ukernel, {row kernels}, wide1, pack_bt, pack_an, pack_kmajor, sm, vl}
+ * per path, by MLPF_SIMD_* */
 static const F(kdesc) F(kdescs)[MLPF_SIMD_COUNT] = {
     {4, 8, 256, 128, 1024, F(ukr_generic_4), {{2, F(ukr_generic_2)}, {1, F(ukr_generic_1)}}, NULL,
-     NULL, NULL, NULL, NULL, {{NULL}}, 1},    /* no small-M kernels: scalar strips lose to 4 x 8 tiles */
+     NULL, NULL, NULL, {{NULL}}, 1},    /* no small-M kernels: scalar strips lose to 4 x 8 tiles */
     {6, VL_, 256, 144, F32 ? 1024 : 512, AVX2_KERNELS},
     {14, 2 * VL_, F32 ? 256 : 128, 168, 1024, AVX512_KERNELS},
 };

@@ -25,7 +25,7 @@
  * * Threads: one OpenMP region over a pm x pn grid of cells of C (split over M
  *   and N, never K), each thread with its own packing buffers, no barrier
  *   inside.  Cells are shared out (struct share): each thread takes its home
- *   cell(s) first, then any another thread has not started, so a late thread
+ *   cell(s) first, then any cell another thread has not started, so a late thread
  *   costs at most the cells it already claimed.  (The region's closing join
  *   still waits for every thread to be scheduled once: under load that, not
  *   the work, is what stalls a 2-thread call.)  The grid minimises the packing

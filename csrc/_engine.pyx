@@ -13,6 +13,8 @@ a step whose loss is not finite, leaving the parameters as they were.
 """
 import numpy as np
 
+from . import _memory
+
 cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
@@ -20,6 +22,9 @@ from libc.math cimport isfinite
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
+
+cdef extern from "<stdlib.h>" nogil:
+    int posix_memalign(void** ptr, size_t alignment, size_t size)
 
 from activations cimport activation_backward_rows
 from dropout cimport dropout_rows, splitmix64
@@ -350,14 +355,14 @@ def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_thr
             L[l].dW, L[l].db, L[l].dgamma = _ptr(layer.dW), _ptr(layer.db), _ptr(layer.dgamma)
             L[l].Z, L[l].A, L[l].delta = _ptr(layer.Z), _ptr(layer.A), _ptr(layer.delta)
             dA = layer._dA if layer.is_prelu else (
-                np.empty_like(layer.Z) if l == n_layers - 1 and layer.code != 0 else None)
-            D = np.empty_like(layer.Z) if net.dropout and l < n_layers - 1 else None
+                _memory.empty_like(layer.Z) if l == n_layers - 1 and layer.code != 0 else None)
+            D = _memory.empty_like(layer.Z) if net.dropout and l < n_layers - 1 else None
             keep += [dA, D]
             L[l].dA, L[l].D = _ptr(dA), _ptr(D)
         order = np.ascontiguousarray(order, dtype=np.int64)
-        Xb = np.empty((rows, X.shape[1]), dtype)
-        Tb = np.empty((rows,) + T.shape[1:], T.dtype)
-        P = np.empty((rows, net.n_outputs), dtype)
+        Xb = _memory.empty((rows, X.shape[1]), dtype)
+        Tb = _memory.empty((rows,) + T.shape[1:], T.dtype)
+        P = _memory.empty((rows, net.n_outputs), dtype)
         row_loss = np.empty(rows, np.float64)
         keep += [order, Xb, Tb, P, row_loss]
         if opt.state is None:
@@ -476,11 +481,12 @@ cdef class Forward:
         cdef const floating* inp = X
         if not all_finite(X, n * self.n_in):
             return DIVERGED
-        buf = <floating*>malloc(2 * n * self.widest * sizeof(floating))
-        if buf == NULL:
+        # two buffers, each starting on a cache line (see _memory.py)
+        cdef Py_ssize_t half = (n * self.widest * sizeof(floating) + 63) // 64 * 64
+        if posix_memalign(<void**>&buf, 64, 2 * half) != 0:
             return NO_MEMORY
         for l in range(self.n_layers):
-            cur = out if l == self.n_layers - 1 else buf + (l % 2) * n * self.widest
+            cur = out if l == self.n_layers - 1 else <floating*>(<char*>buf + (l % 2) * half)
             rc = linear_forward_core(n, L[l].n_in, L[l].n_out, cur,
                                      cur if L[l].kind != 0 else NULL, inp, <floating*>L[l].W,
                                      <floating*>L[l].b, L[l].kind, <floating*>L[l].gamma,

@@ -13,6 +13,7 @@ batch size.
 """
 import numpy as np
 
+from . import _memory
 from ._kernel_checks import ACTIVATIONS, activation_code
 
 PRELU = ACTIVATIONS["prelu"]
@@ -82,10 +83,10 @@ class Dense:
     def _buffers(self, rows):
         if rows != self._rows:
             shape = (rows, self.n_out)
-            self.Z = np.empty(shape, self.dtype)
-            self.A = self.Z if self.code == 0 else np.empty(shape, self.dtype)
-            self.delta = np.empty(shape, self.dtype)
-            self._dA = np.empty(shape, self.dtype) if self.is_prelu else None
+            self.Z = _memory.empty(shape, self.dtype)
+            self.A = self.Z if self.code == 0 else _memory.empty(shape, self.dtype)
+            self.delta = _memory.empty(shape, self.dtype)
+            self._dA = _memory.empty(shape, self.dtype) if self.is_prelu else None
             self.D = None
             self._rows = rows
 
@@ -100,7 +101,7 @@ class Dense:
     def drop(self, kernels, rate, seed, n_threads):
         """D = A ⊙ keep/(1 − rate), the mask of `seed` (training only); returns D."""
         if self.D is None:
-            self.D = np.empty_like(self.Z)
+            self.D = _memory.empty_like(self.Z)
         kernels.dropout.raw(self.D, self.A, rate, seed, n_threads)
         return self.D
 

@@ -8,7 +8,7 @@ transposed.  Each product and what follows it is one kernel call.
 """
 import numpy as np
 
-from . import _backend, init as _init, losses as _losses
+from . import _backend, _memory, init as _init, losses as _losses
 from ._kernel_checks import _scalar
 from ._threads import get_num_threads
 from ._validation import as_features, fraction, positive_int
@@ -80,8 +80,8 @@ class MLP:
         the layers' arrays are views into them."""
         n_w = sum(lay.n_in * lay.n_out for lay in self.layers)
         n_o = sum(lay.n_out * (2 if lay.is_prelu else 1) for lay in self.layers)
-        self.params = [np.zeros(n_w, self.dtype), np.zeros(n_o, self.dtype)]
-        self.grads = [np.zeros(n_w, self.dtype), np.zeros(n_o, self.dtype)]
+        self.params = [_memory.zeros(n_w, self.dtype), _memory.zeros(n_o, self.dtype)]
+        self.grads = [_memory.zeros(n_w, self.dtype), _memory.zeros(n_o, self.dtype)]
         w = o = 0
         for lay in self.layers:
             size = lay.n_in * lay.n_out
@@ -157,7 +157,7 @@ class MLP:
         """Scratch buffer i (N, m_L) for the loss kernels, kept across batches."""
         shape = (self.layers[-1]._rows, self.n_outputs)
         if i not in self._scratch_buffers or self._scratch_buffers[i].shape != shape:
-            self._scratch_buffers[i] = np.empty(shape, self.dtype)
+            self._scratch_buffers[i] = _memory.empty(shape, self.dtype)
         return self._scratch_buffers[i]
 
     def _penalty(self):

@@ -8,6 +8,7 @@ second ``fit`` continues where the first stopped.
 """
 import numpy as np
 
+from . import _memory
 from ._kernel_checks import _scalar
 
 
@@ -29,7 +30,7 @@ class Optimizer:
         return {"name": self.name, "learning_rate": self.learning_rate, **self.hyper()}
 
     def reset(self, buffers):
-        self.state = [{slot: np.zeros_like(p) for slot in self.slots} for p in buffers]
+        self.state = [{slot: _memory.zeros_like(p) for slot in self.slots} for p in buffers]
         self.t = 0
 
     def step(self, kernels, buffers, grads, lr, n_threads):

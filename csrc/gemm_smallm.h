@@ -18,6 +18,31 @@
 #define SM_PREFETCH 4            /* rows of B ahead */
 #endif
 
+/* The k loop, for a full last vector (masked = 0) or a masked one: a masked
+ * load in the loop costs about 40% on the 784 x 256 layer (8.2 vs 5.8 us), so
+ * the kernel below instantiates both and picks once per call. */
+#define SM_K_LOOP(masked)                                                       \
+    for (ptrdiff_t k = 0; k < kc; k++, a += sak, b += ldb) {                    \
+        V bv[NV];                                                               \
+        _Pragma("GCC unroll 16")                                                \
+        for (int v = 0; v < NV - 1; v++)                                        \
+            bv[v] = V_LOAD(b + v * VL);                                         \
+        bv[NV - 1] = (masked) ? V_MLOAD(b + (NV - 1) * VL, mk)                  \
+                              : V_LOAD(b + (NV - 1) * VL);                      \
+        /* B comes from L2 (or beyond): ask for it a few rows ahead (about      \
+         * 15% faster on the 784 x 256 layer than the hardware alone) */        \
+        _Pragma("GCC unroll 16")                                                \
+        for (int v = 0; v < NV; v++)                                            \
+            __builtin_prefetch(b + SM_PREFETCH * ldb + v * VL, 0, 3);           \
+        _Pragma("GCC unroll 8")                                                 \
+        for (int i = 0; i < R; i++) {                                           \
+            V ai = V_BCAST(a[i * sai]);                                         \
+            _Pragma("GCC unroll 16")                                            \
+            for (int v = 0; v < NV; v++)                                        \
+                acc[i][v] = V_FMA(ai, bv[v], acc[i][v]);                        \
+        }                                                                       \
+    }
+
 UKR_ATTR static void SM_NAME(ptrdiff_t kc, const T *restrict a, ptrdiff_t sai, ptrdiff_t sak,
                              const T *restrict b, ptrdiff_t ldb, T *restrict c, ptrdiff_t ldc,
                              int nlast, int first)
@@ -30,25 +55,10 @@ UKR_ATTR static void SM_NAME(ptrdiff_t kc, const T *restrict a, ptrdiff_t sai, p
         for (int v = 0; v < NV; v++)
             acc[i][v] = V_ZERO();
 
-    for (ptrdiff_t k = 0; k < kc; k++, a += sak, b += ldb) {
-        V bv[NV];
-#pragma GCC unroll 16
-        for (int v = 0; v < NV - 1; v++)
-            bv[v] = V_LOAD(b + v * VL);
-        bv[NV - 1] = V_MLOAD(b + (NV - 1) * VL, mk);
-        /* B comes from L2 (or beyond): ask for it a few rows ahead (about
-         * 15% faster on the 784 x 256 layer than the hardware alone) */
-#pragma GCC unroll 16
-        for (int v = 0; v < NV; v++)
-            __builtin_prefetch(b + SM_PREFETCH * ldb + v * VL, 0, 3);
-#pragma GCC unroll 8
-        for (int i = 0; i < R; i++) {
-            V ai = V_BCAST(a[i * sai]);
-#pragma GCC unroll 16
-            for (int v = 0; v < NV; v++)
-                acc[i][v] = V_FMA(ai, bv[v], acc[i][v]);
-        }
-    }
+    if (nlast == VL)
+        SM_K_LOOP(0)
+    else
+        SM_K_LOOP(1)
 
 #pragma GCC unroll 8
     for (int i = 0; i < R; i++) {
@@ -61,6 +71,7 @@ UKR_ATTR static void SM_NAME(ptrdiff_t kc, const T *restrict a, ptrdiff_t sai, p
     }
 }
 
+#undef SM_K_LOOP
 #undef SM_NAME
 #undef R
 #undef NV

@@ -18,16 +18,27 @@ cdef inline uint64_t splitmix64(uint64_t x) noexcept nogil:
     return x ^ (x >> 31)
 
 
+cdef inline void _dropout_row(Py_ssize_t m, floating* out, const floating* x, double rate,
+                              floating scale, uint64_t seed) noexcept nogil:
+    """One row; seed already advanced by the row's first element index."""
+    cdef Py_ssize_t j
+    for j in range(m):
+        if <double>(splitmix64(seed + <uint64_t>j) >> 11) * (1.0 / 9007199254740992.0) >= rate:
+            out[j] = x[j] * scale
+        else:
+            out[j] = 0
+
+
 cdef inline void dropout_rows(Py_ssize_t n, Py_ssize_t m, floating* out, const floating* x,
                               double rate, uint64_t seed, int n_threads) noexcept nogil:
-    """out = x ⊙ keep / (1 − rate) (overwrite; out may be x).   x, out (n, m) C-contiguous."""
-    cdef Py_ssize_t i, j, k
+    """out = x ⊙ keep / (1 − rate) (overwrite; out may be x).   x, out (n, m) C-contiguous.
+    Rows i0.. of a larger batch: pass their pointers and seed + i0·m."""
+    cdef Py_ssize_t i
     cdef floating scale = <floating>(1.0 / (1.0 - rate))
     cdef int nt = n_threads if n_threads < n else <int>n
-    for i in prange(n, schedule='static', num_threads=nt if nt > 0 else 1):
-        for j in range(m):
-            k = i * m + j
-            if <double>(splitmix64(seed + <uint64_t>k) >> 11) * (1.0 / 9007199254740992.0) >= rate:
-                out[k] = x[k] * scale
-            else:
-                out[k] = 0
+    if nt <= 1:                               # no OpenMP region for one thread
+        for i in range(n):
+            _dropout_row(m, out + i * m, x + i * m, rate, scale, seed + <uint64_t>(i * m))
+        return
+    for i in prange(n, schedule='static', num_threads=nt):
+        _dropout_row(m, out + i * m, x + i * m, rate, scale, seed + <uint64_t>(i * m))

@@ -217,15 +217,14 @@ cdef inline int linear_forward_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, float
                      forward_epilogue, &e)
 
 
-cdef inline int linear_backward_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating* dW,
-                                     floating* db, floating* dX, const floating* X,
-                                     const floating* W, const floating* dZ, double l2,
-                                     int prev_kind, const floating* prev_Z,
-                                     const floating* prev_A, int n_threads) noexcept nogil:
-    """dW = Xᵀ dZ + l2 W ; db = Σ_rows dZ ; dX = (dZ Wᵀ) ⊙ f'(prev_Z) unless dX is NULL.
-    X (N, K), W (K, M), dZ (N, M); prev_Z, prev_A (N, K).  Returns 0, or -1 (memory)."""
+cdef inline int weight_grad_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating* dW,
+                                 floating* db, const floating* X, ptrdiff_t ldx,
+                                 const floating* W, const floating* dZ, double l2,
+                                 int n_threads) noexcept nogil:
+    """dW = Xᵀ dZ + l2 W ; db = Σ_rows dZ unless db is NULL.   X (N, K) with row stride
+    ldx (a column slice of a wider X gives the matching rows of dW), W, dW (K, M),
+    dZ (N, M).  Returns 0, or -1 when out of memory."""
     cdef Epilogue e
-    cdef int rc
     e.f64 = floating is double
     e.out = dW
     e.ld = M
@@ -234,10 +233,19 @@ cdef inline int linear_backward_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floa
     e.db = db
     e.n_rows = N
     e.l2 = l2
-    rc = gemm_core(True, False, K, M, N, X, K, dZ, M, dW, M, False, n_threads,
-                   weight_grad_epilogue, &e)
-    if rc != 0 or dX == NULL:
-        return rc
+    return gemm_core(True, False, K, M, N, X, ldx, dZ, M, dW, M, False, n_threads,
+                     weight_grad_epilogue, &e)
+
+
+cdef inline int input_grad_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating* dX,
+                                const floating* W, const floating* dZ, int prev_kind,
+                                const floating* prev_Z, const floating* prev_A,
+                                int n_threads) noexcept nogil:
+    """dX = (dZ Wᵀ) ⊙ f'(prev_Z) (prev_kind 0: no f').   W (K, M), dZ (N, M); dX, prev_Z,
+    prev_A (N, K).  Rows are independent: a row slice of dZ gives those rows of dX.
+    Returns 0, or -1 when out of memory."""
+    cdef Epilogue e
+    e.f64 = floating is double
     e.kind = prev_kind
     e.out = dX
     e.ld = K
@@ -247,3 +255,16 @@ cdef inline int linear_backward_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floa
     if prev_kind != 0:
         epi = input_grad_epilogue
     return gemm_core(False, True, N, K, M, dZ, M, W, M, dX, K, False, n_threads, epi, &e)
+
+
+cdef inline int linear_backward_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating* dW,
+                                     floating* db, floating* dX, const floating* X,
+                                     const floating* W, const floating* dZ, double l2,
+                                     int prev_kind, const floating* prev_Z,
+                                     const floating* prev_A, int n_threads) noexcept nogil:
+    """dW = Xᵀ dZ + l2 W ; db = Σ_rows dZ ; dX = (dZ Wᵀ) ⊙ f'(prev_Z) unless dX is NULL.
+    X (N, K), W (K, M), dZ (N, M); prev_Z, prev_A (N, K).  Returns 0, or -1 (memory)."""
+    cdef int rc = weight_grad_core(N, K, M, dW, db, X, K, W, dZ, l2, n_threads)
+    if rc != 0 or dX == NULL:
+        return rc
+    return input_grad_core(N, K, M, dX, W, dZ, prev_kind, prev_Z, prev_A, n_threads)

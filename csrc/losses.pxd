@@ -75,6 +75,16 @@ cdef inline double _softmax_ce_row(Py_ssize_t C, floating* dZ, floating* P, cons
     return log(s) - zy                         # -log s_y = log Σ e^(z-m) - (z_y - m)
 
 
+cdef inline void softmax_cross_entropy_rows(
+        Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t C, floating* dZ, floating* P,
+        const floating* Z, const int64_t* labels, double* row_loss, double inv_n) noexcept nogil:
+    """Rows [i0, i1) of softmax_cross_entropy_core (whole-batch arrays; inv_n = 1/N of
+    the whole batch): a thread's share of a batch split by rows."""
+    cdef Py_ssize_t i
+    for i in range(i0, i1):
+        row_loss[i] = _softmax_ce_row(C, dZ + i * C, P + i * C, Z + i * C, labels[i], inv_n)
+
+
 cdef inline double softmax_cross_entropy_core(
         Py_ssize_t N, Py_ssize_t C, floating* dZ, floating* P, const floating* Z,
         const int64_t* labels, double* row_loss, int n_threads) noexcept nogil:
@@ -84,8 +94,7 @@ cdef inline double softmax_cross_entropy_core(
     cdef Py_ssize_t i
     cdef double inv_n = 1.0 / N
     if loss_threads(N, C, n_threads) == 1:    # no OpenMP region for one thread
-        for i in range(N):
-            row_loss[i] = _softmax_ce_row(C, dZ + i * C, P + i * C, Z + i * C, labels[i], inv_n)
+        softmax_cross_entropy_rows(0, N, C, dZ, P, Z, labels, row_loss, inv_n)
     else:
         for i in prange(N, schedule='static', num_threads=loss_threads(N, C, n_threads)):
             row_loss[i] = _softmax_ce_row(C, dZ + i * C, P + i * C, Z + i * C, labels[i], inv_n)
@@ -103,6 +112,15 @@ cdef inline double _mse_row(Py_ssize_t M, floating* dZ, const floating* Z, const
     return s
 
 
+cdef inline void mean_squared_error_rows(
+        Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t M, floating* dZ, const floating* Z,
+        const floating* Y, double* row_loss, double inv_n) noexcept nogil:
+    """Rows [i0, i1) of mean_squared_error_core (as softmax_cross_entropy_rows)."""
+    cdef Py_ssize_t i
+    for i in range(i0, i1):
+        row_loss[i] = _mse_row(M, dZ + i * M, Z + i * M, Y + i * M, inv_n)
+
+
 cdef inline double mean_squared_error_core(
         Py_ssize_t N, Py_ssize_t M, floating* dZ, const floating* Z, const floating* Y,
         double* row_loss, int n_threads) noexcept nogil:
@@ -111,8 +129,7 @@ cdef inline double mean_squared_error_core(
     cdef Py_ssize_t i
     cdef double inv_n = 1.0 / N
     if loss_threads(N, M, n_threads) == 1:    # no OpenMP region for one thread
-        for i in range(N):
-            row_loss[i] = _mse_row(M, dZ + i * M, Z + i * M, Y + i * M, inv_n)
+        mean_squared_error_rows(0, N, M, dZ, Z, Y, row_loss, inv_n)
     else:
         for i in prange(N, schedule='static', num_threads=loss_threads(N, M, n_threads)):
             row_loss[i] = _mse_row(M, dZ + i * M, Z + i * M, Y + i * M, inv_n)
@@ -140,6 +157,15 @@ cdef inline double _sigmoid_bce_row(Py_ssize_t K, floating* dZ, floating* P, con
     return s
 
 
+cdef inline void sigmoid_binary_cross_entropy_rows(
+        Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t K, floating* dZ, floating* P,
+        const floating* Z, const floating* Y, double* row_loss, double inv_n) noexcept nogil:
+    """Rows [i0, i1) of sigmoid_binary_cross_entropy_core (as softmax_cross_entropy_rows)."""
+    cdef Py_ssize_t i
+    for i in range(i0, i1):
+        row_loss[i] = _sigmoid_bce_row(K, dZ + i * K, P + i * K, Z + i * K, Y + i * K, inv_n)
+
+
 cdef inline double sigmoid_binary_cross_entropy_core(
         Py_ssize_t N, Py_ssize_t K, floating* dZ, floating* P, const floating* Z,
         const floating* Y, double* row_loss, int n_threads) noexcept nogil:
@@ -149,8 +175,7 @@ cdef inline double sigmoid_binary_cross_entropy_core(
     cdef Py_ssize_t i
     cdef double inv_n = 1.0 / N
     if loss_threads(N, K, n_threads) == 1:    # no OpenMP region for one thread
-        for i in range(N):
-            row_loss[i] = _sigmoid_bce_row(K, dZ + i * K, P + i * K, Z + i * K, Y + i * K, inv_n)
+        sigmoid_binary_cross_entropy_rows(0, N, K, dZ, P, Z, Y, row_loss, inv_n)
     else:
         for i in prange(N, schedule='static', num_threads=loss_threads(N, K, n_threads)):
             row_loss[i] = _sigmoid_bce_row(K, dZ + i * K, P + i * K, Z + i * K, Y + i * K, inv_n)

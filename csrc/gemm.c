@@ -42,8 +42,8 @@
  *   weights that fit in the two L2s stay there).
  * * Memory: one aligned block per call (a B panel and an A block per thread),
  *   freed before return; failure returns -1 before any work.
- * * Epilogue: called on each MC x NC tile by the thread that finished it, right
- *   after its last KC block, while the tile is still in cache.
+ * * Epilogue: called on each MR-row panel of an MC x NC tile by the thread that
+ *   finished it, right after its last KC block, while the panel is still in L1.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -99,7 +99,7 @@ typedef struct {
  * kept in L2).  (Row-major C is BLIS's column-major C transposed, so BLIS's
  * NR -> MR order appears here as MR -> NR, with the same cache roles.) */
 static void F(macro_kernel)(const F(job) *J, ptrdiff_t i0, ptrdiff_t mcur, ptrdiff_t jc,
-                            ptrdiff_t ncur, ptrdiff_t pc, ptrdiff_t kc, int first,
+                            ptrdiff_t ncur, ptrdiff_t pc, ptrdiff_t kc, int first, int last,
                             const T *abuf, const T *bbuf)
 {
     const F(kdesc) *d = J->d;
@@ -138,6 +138,10 @@ static void F(macro_kernel)(const F(job) *J, ptrdiff_t i0, ptrdiff_t mcur, ptrdi
                 i += r;
             }
         }
+        /* the epilogue on this finished row panel while it is in L1 (a whole MC x NC
+         * tile is not: small's bias + relu waited on L2 for half its time) */
+        if (last && J->epi)
+            J->epi(J->ctx, i0 + ir, i0 + ir + m, jc, jc + ncur);
     }
 }
 
@@ -173,9 +177,7 @@ static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, 
                 else if (mcur % mr)     /* only the ragged last micro-panel */
                     F(pack_a)(1, J->A, J->lda, i0 + mcur - mcur % mr, mcur % mr, pc, kc, mr,
                               abuf, NULL, NULL);
-                F(macro_kernel)(J, i0, mcur, jc, ncur, pc, kc, first, abuf, bbuf);
-                if (last && J->epi)
-                    J->epi(J->ctx, i0, i0 + mcur, jc, jc + ncur);
+                F(macro_kernel)(J, i0, mcur, jc, ncur, pc, kc, first, last, abuf, bbuf);
             }
         }
     }

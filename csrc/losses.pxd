@@ -4,12 +4,15 @@
 # Design
 # ------
 # * One fused `floating` type; the float32 instance calls expf/log1pf, the
-#   float64 one exp/log1p (the `_exp`, `_log1p` helpers pick at compile time).
+#   float64 one exp/log1p (the `_exp`, `_log1p` helpers pick at compile time),
+#   but softmax's row max, exponentials and sum come from vmath.h in vector
+#   passes (exp within 6 ulp; see softmax_cross_entropy_rows).
 # * Each row is handled by one `*_row` function that reads Z, writes P and dZ
-#   and returns that row's loss in double.  The cores run the rows in a
-#   `prange(schedule='static')`, store the row losses in a caller-provided
-#   workspace of N doubles, then add them up sequentially in row order: no
-#   OpenMP reduction, so J, P and dZ are bitwise identical for any thread count.
+#   and returns that row's loss in double (softmax: a block of rows at a time).
+#   The cores run the rows in a `prange(schedule='static')`, store the row
+#   losses in a caller-provided workspace of N doubles, then add them up
+#   sequentially in row order: no OpenMP reduction, so J, P and dZ are bitwise
+#   identical for any thread count.
 # * Overflow: softmax subtracts the row max, the binary loss uses the
 #   log-sum-exp form max(z,0) - z y + log1p(e^-|z|) with σ evaluated from
 #   e^-|z|, so P and dZ are finite for all finite logits.  The linear parts of
@@ -29,6 +32,15 @@ from libc.float cimport DBL_MAX
 from libc.stdint cimport int64_t
 
 
+
+
+cdef extern from "vmath.h":
+    float max_lanes_f32 "mlpf_max_lanes_f32"(Py_ssize_t n, const float* Z) noexcept nogil
+    double max_lanes_f64 "mlpf_max_lanes_f64"(Py_ssize_t n, const double* Z) noexcept nogil
+    double sum_lanes_f32 "mlpf_sum_lanes_f32"(Py_ssize_t n, const float* P) noexcept nogil
+    double sum_lanes_f64 "mlpf_sum_lanes_f64"(Py_ssize_t n, const double* P) noexcept nogil
+    void expneg_inplace_f32 "mlpf_expneg_inplace_f32"(Py_ssize_t n, float* P) noexcept nogil
+    void expneg_inplace_f64 "mlpf_expneg_inplace_f64"(Py_ssize_t n, double* P) noexcept nogil
 
 
 cdef inline int loss_threads(Py_ssize_t N, Py_ssize_t C, int n_threads) noexcept nogil:
@@ -52,37 +64,46 @@ cdef inline double _mean(Py_ssize_t N, const double* row_loss, double scale,
     return DBL_MAX if saturate and total > DBL_MAX else total
 
 
-cdef inline double _softmax_ce_row(Py_ssize_t C, floating* dZ, floating* P, const floating* Z,
-                                   int64_t y, double inv_n) noexcept nogil:
-    cdef Py_ssize_t j
-    cdef floating m = Z[0], e
-    cdef double s = 0, zy = Z[y]
-    cdef floating inv_s
-    for j in range(1, C):
-        if Z[j] > m:
-            m = Z[j]
-    zy -= m                                    # z_y - m ≤ 0, exact in double for float32
-    for j in range(C):
-        e = _exp(Z[j] - m)                     # ≤ 1; the max contributes 1, so s ≥ 1
-        P[j] = e
-        s += e
-    inv_s = <floating>(1.0 / s)
-    for j in range(C):
-        e = P[j] * inv_s
-        P[j] = e
-        dZ[j] = <floating>(e * inv_n)
-    dZ[y] = <floating>((<double>P[y] - 1.0) * inv_n)
-    return log(s) - zy                         # -log s_y = log Σ e^(z-m) - (z_y - m)
-
-
 cdef inline void softmax_cross_entropy_rows(
         Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t C, floating* dZ, floating* P,
         const floating* Z, const int64_t* labels, double* row_loss, double inv_n) noexcept nogil:
     """Rows [i0, i1) of softmax_cross_entropy_core (whole-batch arrays; inv_n = 1/N of
-    the whole batch): a thread's share of a batch split by rows."""
-    cdef Py_ssize_t i
+    the whole batch), in three passes so that the exponentials of the whole block
+    are one vector pass (vmath.h): per row m = max z, z_y - m (in row_loss) and
+    P = m - z; then P = e^-P; then per row s = Σ P, P /= s, dZ and the row loss."""
+    cdef Py_ssize_t i, j
+    cdef floating m, e
+    cdef floating* p
+    cdef floating* d
+    cdef const floating* z
+    cdef double s
+    cdef floating inv_s
     for i in range(i0, i1):
-        row_loss[i] = _softmax_ce_row(C, dZ + i * C, P + i * C, Z + i * C, labels[i], inv_n)
+        z, p = Z + i * C, P + i * C
+        if floating is float:
+            m = max_lanes_f32(C, z)
+        else:
+            m = max_lanes_f64(C, z)
+        row_loss[i] = <double>z[labels[i]] - <double>m   # ≤ 0, exact in double for float32
+        for j in range(C):                     # P may be Z: each element read, then written
+            p[j] = m - z[j]
+    if floating is float:                      # e^(z - m) ≤ 1
+        expneg_inplace_f32((i1 - i0) * C, P + i0 * C)
+    else:
+        expneg_inplace_f64((i1 - i0) * C, P + i0 * C)
+    for i in range(i0, i1):
+        p, d = P + i * C, dZ + i * C
+        if floating is float:
+            s = sum_lanes_f32(C, p)            # the max contributes 1, so s ≥ 1
+        else:
+            s = sum_lanes_f64(C, p)
+        inv_s = <floating>(1.0 / s)
+        for j in range(C):
+            e = p[j] * inv_s
+            p[j] = e
+            d[j] = <floating>(e * inv_n)
+        d[labels[i]] = <floating>((<double>p[labels[i]] - 1.0) * inv_n)
+        row_loss[i] = log(s) - row_loss[i]     # -log s_y = log Σ e^(z-m) - (z_y - m)
 
 
 cdef inline double softmax_cross_entropy_core(
@@ -91,13 +112,14 @@ cdef inline double softmax_cross_entropy_core(
     """J = -(1/N) Σ_i log softmax(Z_i)_{y_i} ; P = softmax(Z) ; dZ = (P - onehot(y))/N.
     Z, P, dZ (N, C) row-major, labels (N,) in [0, C), row_loss (N,) workspace.
     Overwrites P, dZ and row_loss; returns J."""
-    cdef Py_ssize_t i
+    cdef int t, nt = loss_threads(N, C, n_threads)
     cdef double inv_n = 1.0 / N
-    if loss_threads(N, C, n_threads) == 1:    # no OpenMP region for one thread
+    if nt == 1:                                # no OpenMP region for one thread
         softmax_cross_entropy_rows(0, N, C, dZ, P, Z, labels, row_loss, inv_n)
-    else:
-        for i in prange(N, schedule='static', num_threads=loss_threads(N, C, n_threads)):
-            row_loss[i] = _softmax_ce_row(C, dZ + i * C, P + i * C, Z + i * C, labels[i], inv_n)
+    else:                                      # a block of rows each
+        for t in prange(nt, schedule='static', num_threads=nt):
+            softmax_cross_entropy_rows(N * t // nt, N * (t + 1) // nt, C, dZ, P, Z, labels,
+                                       row_loss, inv_n)
     return _mean(N, row_loss, inv_n, True)
 
 

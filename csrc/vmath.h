@@ -1,4 +1,5 @@
-/* Vectorisable exp, tanh, sigmoid and elu rows for the activations (activations.pxd).
+/* Vectorisable exp, tanh, sigmoid and elu rows for the activations (activations.pxd),
+ * and softmax's exponentials (losses.pxd).
  *
  * libm's expf / tanhf are scalar calls, so a loop over them cannot use the
  * vector unit; these are branch-free formulas gcc vectorises in each clone

@@ -53,11 +53,19 @@ static inline T F(elu)(T z, T alpha)
     return z == z ? out : z;
 }
 
+/* e^-a for a >= 0 (or NaN): (1/e^{a/2})^2, which fades through the subnormals to 0 */
+static inline T F(expneg)(T a)
+{
+    const T t = a > VM_EXP_CLAMP ? VM_EXP_CLAMP : a;
+    const T g = 1 / F(expp)((T)0.5 * t);
+    return g * g;
+}
+
 /* sigmoid(z) = 1/(1 + e^-z), and 1 - sigmoid(z) in *comp, neither cancelling */
 static inline T F(sigmoid2)(T z, T *comp)
 {
-    const T a = z < 0 ? -z : z, t = a > VM_EXP_CLAMP ? VM_EXP_CLAMP : a, w = (T)(z >= 0);
-    const T g = 1 / F(expp)((T)0.5 * t), e = g * g;  /* e^-|z|, to 0 */
+    const T a = z < 0 ? -z : z, w = (T)(z >= 0);
+    const T e = F(expneg)(a);
     const T r = 1 / (1 + e), er = e * r;
     *comp = er * w + r * (1 - w);
     return r * w + er * (1 - w);
@@ -99,6 +107,42 @@ VM_BACK_ROWS(softplus_back_rows, s)
 VM_BACK_ROWS(swish_back_rows, s * (1 + x * c))
 #undef VM_MAP_ROWS
 #undef VM_BACK_ROWS
+
+/* Softmax's pieces (losses.pxd), the max and the sum in 8 lanes (lane k: elements
+ * k, k + 8, ..., in order; then a fixed tree), so every clone gives the same
+ * bits without a scalar loop's latency chain. */
+/* max Z[0:n], n >= 1, NaNs after Z[0] ignored (as a scan with >) */
+MLPF_CLONES static T F(max_lanes)(ptrdiff_t n, const T *Z)
+{
+    T mx[8];
+    const ptrdiff_t n8 = n - n % 8;
+    for (int k = 0; k < 8; k++) mx[k] = Z[0];
+    for (ptrdiff_t j = 0; j < n8; j += 8)
+        for (int k = 0; k < 8; k++) mx[k] = Z[j + k] > mx[k] ? Z[j + k] : mx[k];
+    T m = mx[0];
+    for (int k = 1; k < 8; k++) m = mx[k] > m ? mx[k] : m;
+    for (ptrdiff_t j = n8; j < n; j++) m = Z[j] > m ? Z[j] : m;
+    return m;
+}
+
+/* Σ P[0:n] in double */
+MLPF_CLONES static double F(sum_lanes)(ptrdiff_t n, const T *P)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    const ptrdiff_t n8 = n - n % 8;
+    for (ptrdiff_t j = 0; j < n8; j += 8)
+        for (int k = 0; k < 8; k++) acc[k] += (double)P[j + k];
+    double s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (ptrdiff_t j = n8; j < n; j++) s += (double)P[j];
+    return s;
+}
+
+/* P = e^-P over n elements, each P >= 0 (or NaN): one pass over a whole block of
+ * rows, so short rows (10 classes) still fill the vectors */
+MLPF_CLONES static void F(expneg_inplace)(ptrdiff_t n, T *P)
+{
+    for (ptrdiff_t j = 0; j < n; j++) P[j] = F(expneg)(P[j]);
+}
 
 MLPF_CLONES static void F(elu_rows)(ptrdiff_t rows, ptrdiff_t n, const T *Z, ptrdiff_t ldz,
                                     T *A, ptrdiff_t lda, T alpha)

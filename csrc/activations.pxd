@@ -4,10 +4,10 @@
 # ------
 # * One fused `floating` type; the scalar helpers (_exp, _erfc, ...) pick the
 #   float (expf, ...) or double libm function at compile time, so each dtype
-#   computes in its own precision.  sigmoid, tanh, elu, swish and gelu_tanh
-#   (and the derivatives of swish, gelu_tanh and softplus) use vmath.h instead:
-#   exp-based forms in C that gcc vectorises (libm calls keep a loop scalar),
-#   within 3 (tanh) and 6 (sigmoid) ulp of the exact values.
+#   computes in its own precision.  sigmoid, tanh, elu, swish, softplus and
+#   gelu_tanh (and the derivatives of swish, gelu_tanh and softplus) use vmath.h
+#   instead: exp-based forms in C that gcc vectorises (libm calls keep a loop
+#   scalar), within 3 (tanh) and 6 (sigmoid) ulp of the exact values.
 # * The switch on `kind` sits outside the loops: each kind has its own tight
 #   row loop, so gcc vectorises the branch-free ones (relu, leaky, prelu,
 #   identity, and the backward of sigmoid, tanh, elu).  gcc keeps -ftrapping-math,
@@ -30,7 +30,7 @@
 #   libm ones), so small layers do not pay for a parallel region.
 from cython cimport floating
 from cython.parallel cimport prange
-from fmath cimport _erfc, _exp, _log1p
+from fmath cimport _erfc, _exp
 
 cdef enum:
     IDENTITY = 0
@@ -99,6 +99,12 @@ cdef extern from "vmath.h":
     void swish_rows_f64 "mlpf_swish_rows_f64"(Py_ssize_t rows, Py_ssize_t n, const double* Z,
                                               Py_ssize_t ldz, double* A,
                                               Py_ssize_t lda) noexcept nogil
+    void softplus_rows_f32 "mlpf_softplus_rows_f32"(Py_ssize_t rows, Py_ssize_t n, const float* Z,
+                                                    Py_ssize_t ldz, float* A,
+                                                    Py_ssize_t lda) noexcept nogil
+    void softplus_rows_f64 "mlpf_softplus_rows_f64"(Py_ssize_t rows, Py_ssize_t n,
+                                                    const double* Z, Py_ssize_t ldz, double* A,
+                                                    Py_ssize_t lda) noexcept nogil
     void elu_rows_f32 "mlpf_elu_rows_f32"(Py_ssize_t rows, Py_ssize_t n, const float* Z,
                                           Py_ssize_t ldz, float* A, Py_ssize_t lda,
                                           float alpha) noexcept nogil
@@ -147,13 +153,15 @@ cdef inline void activation_forward_block(
     cdef floating x, e, s, m
     cdef floating alpha = <floating>ELU_ALPHA
     cdef floating r2 = <floating>SQRT1_2, T = <floating>GELU_TANH_CLAMP
-    if kind == TANH or kind == SIGMOID or kind == SWISH:    # vector exp-based forms (vmath.h)
+    if kind == TANH or kind == SIGMOID or kind == SWISH or kind == SOFTPLUS:  # vmath.h
         if floating is float:
             (tanh_rows_f32 if kind == TANH else sigmoid_rows_f32 if kind == SIGMOID
-             else swish_rows_f32)(rows, cols, Z, ldz, A, lda)
+             else swish_rows_f32 if kind == SWISH else softplus_rows_f32)(rows, cols, Z, ldz,
+                                                                           A, lda)
         else:
             (tanh_rows_f64 if kind == TANH else sigmoid_rows_f64 if kind == SIGMOID
-             else swish_rows_f64)(rows, cols, Z, ldz, A, lda)
+             else swish_rows_f64 if kind == SWISH else softplus_rows_f64)(rows, cols, Z, ldz,
+                                                                           A, lda)
         return
     if kind == ELU:                          # z, or α(e^z - 1) for z ≤ 0
         if floating is float:
@@ -188,11 +196,6 @@ cdef inline void activation_forward_block(
                 x = z[j]
                 m = x > 0
                 a[j] = x * (m + (1 - m) * gamma[j])
-        elif kind == SOFTPLUS:
-            for j in range(cols):
-                x = z[j]
-                e = _exp(-x if x >= 0 else x)
-                a[j] = (x if x > 0 else 0) + _log1p(e)
         elif kind == GELU:
             for j in range(cols):
                 a[j] = z[j] * (<floating>0.5 * _erfc(-z[j] * r2))

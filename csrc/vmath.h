@@ -1,4 +1,4 @@
-/* Vectorisable exp, tanh, sigmoid and elu rows for the activations (activations.pxd),
+/* Vectorisable exp, tanh, sigmoid, softplus and elu rows for the activations (activations.pxd),
  * and softmax's exponentials (losses.pxd).
  *
  * libm's expf / tanhf are scalar calls, so a loop over them cannot use the
@@ -16,6 +16,10 @@
  * sigmoid: as the scalar form, e = e^{-|z|} (as (1/e^{|z|/2})^2, so it fades
  * through the subnormals to an exact 0), r = 1/(1+e), then r (z >= 0) or e r,
  * and the other one as 1 - sigmoid (swish, gelu_tanh and their derivatives).
+ * softplus: max(z, 0) + log1p(e^{-|z|}), log1p(e) for e in [0, 1] as
+ * log u + (e - (u - 1))/u with u = 1 + e = 2^k f, f in [sqrt(1/2), sqrt(2)),
+ * log f = 2 atanh((f-1)/(f+1)) by its odd series (to s^9 float: 2e-9;
+ * s^21 double: 2e-17).
  * NaN propagates: the callers' clamps let it pass and expp adds a - a (0, or
  * NaN); expp's integer part comes from bits, not a conversion (gcc will not
  * vectorise a select that feeds a float-to-int conversion).
@@ -51,7 +55,15 @@ static const double mlpf_tanh_series[10] = {
     2.18694885361552030e-02, -8.86323552990219733e-03, 3.59212803657248114e-03,
     -1.45583438705131833e-03, 5.90027440945585947e-04, -2.39129114243552478e-04,
     9.69153795692945095e-05};
+/* log f = 2 s (1 + s^2 (c0 + s^2 (c1 + ...))), s = (f-1)/(f+1): the atanh series'
+ * 1/3, 1/5, ..., 1/21 */
+static const double mlpf_atanh_series[10] = {
+    3.33333333333333315e-01, 2.00000000000000011e-01, 1.42857142857142849e-01,
+    1.11111111111111105e-01, 9.09090909090909116e-02, 7.69230769230769273e-02,
+    6.66666666666666657e-02, 5.88235294117647051e-02, 5.26315789473684181e-02,
+    4.76190476190476164e-02};
 static const double mlpf_log2e = 1.44269504088896338700e+00;
+static const double mlpf_sqrt2 = 1.41421356237309514547e+00;
 
 /* per dtype: the exponent field (integer type, mantissa bits, bias), the
  * rounding constant 1.5 2^MANT and its bits, ln2 split high/low (high part
@@ -69,6 +81,7 @@ static const double mlpf_log2e = 1.44269504088896338700e+00;
 #define VM_EXP_DEG 7
 #define VM_EM1_DEG 8
 #define VM_TANH_TERMS 5
+#define VM_LOG_TERMS 4
 #define VM_TANH_ONE 9.5f
 #define VM_EXP_CLAMP 120.0f
 #define VM_COPYSIGN __builtin_copysignf
@@ -86,6 +99,7 @@ static const double mlpf_log2e = 1.44269504088896338700e+00;
 #define VM_EXP_DEG 13
 #define VM_EM1_DEG 15
 #define VM_TANH_TERMS 10
+#define VM_LOG_TERMS 10
 #define VM_TANH_ONE 19.5
 #define VM_EXP_CLAMP 1400.0
 #define VM_COPYSIGN __builtin_copysign

@@ -61,6 +61,20 @@ static inline T F(expneg)(T a)
     return g * g;
 }
 
+/* log1p(e) for 0 <= e <= 1 (or NaN) */
+static inline T F(log1p01)(T e)
+{
+    const T u = 1 + e, k = (T)(u >= (T)mlpf_sqrt2);   /* u = 2^k f */
+    const T f = u * (1 - (T)0.5 * k);                    /* exact */
+    const T s = (f - 1) / (f + 1), s2 = s * s;
+    T p = (T)mlpf_atanh_series[VM_LOG_TERMS - 1];
+#pragma GCC unroll 16
+    for (int i = VM_LOG_TERMS - 2; i >= 0; i--) p = p * s2 + (T)mlpf_atanh_series[i];
+    const T log_f = 2 * s + 2 * s * (s2 * p);
+    const T c = (e - (u - 1)) / u;                       /* 1 + e's rounding, to first order */
+    return k * VM_LN2_HI + (log_f + (c + k * VM_LN2_LO));
+}
+
 /* sigmoid(z) = 1/(1 + e^-z), and 1 - sigmoid(z) in *comp, neither cancelling */
 static inline T F(sigmoid2)(T z, T *comp)
 {
@@ -72,7 +86,7 @@ static inline T F(sigmoid2)(T z, T *comp)
 }
 
 /* Row drivers, A may be Z and D may be G (each element is read before it is
- * written).  Forward A = f(Z): tanh, sigmoid, swish z s(z), elu, gelu_tanh
+ * written).  Forward A = f(Z): tanh, sigmoid, swish z s(z), softplus, elu, gelu_tanh
  * z s(2u) with 2u = c2 (x + k x^3) for z clamped to [-clamp, clamp].  Backward
  * D = G f'(Z): softplus s(z); swish s (1 + z (1-s)); gelu_tanh
  * s (1 + x du (1-s)), du = c2 (1 + k3 x^2).  (alpha, clamp, c2, k, k3 come
@@ -103,6 +117,7 @@ MLPF_CLONES static void F(NAME)(ptrdiff_t rows, ptrdiff_t n, const T *G, ptrdiff
 VM_MAP_ROWS(tanh_rows, F(tanh)(x))
 VM_MAP_ROWS(sigmoid_rows, F(sigmoid2)(x, &c))
 VM_MAP_ROWS(swish_rows, x * F(sigmoid2)(x, &c))
+VM_MAP_ROWS(softplus_rows, (x > 0 ? x : 0) + F(log1p01)(F(expneg)(x < 0 ? -x : x)))
 VM_BACK_ROWS(softplus_back_rows, s)
 VM_BACK_ROWS(swish_back_rows, s * (1 + x * c))
 #undef VM_MAP_ROWS
@@ -205,6 +220,7 @@ MLPF_CLONES static void F(gelu_tanh_back_rows)(ptrdiff_t rows, ptrdiff_t n, cons
 #undef VM_EXP_DEG
 #undef VM_EM1_DEG
 #undef VM_TANH_TERMS
+#undef VM_LOG_TERMS
 #undef VM_TANH_ONE
 #undef VM_EXP_CLAMP
 #undef VM_COPYSIGN

@@ -28,6 +28,7 @@ cdef extern from "<stdlib.h>" nogil:
 
 from activations cimport activation_backward_rows
 from dropout cimport dropout_rows, splitmix64
+from finite cimport all_finite
 from gemm cimport force_simd_path
 from linalg cimport linear_backward_core, linear_forward_core
 from losses cimport (mean_squared_error_core, sigmoid_binary_cross_entropy_core,
@@ -117,40 +118,6 @@ cdef inline void _step(Optim* o, long t, int n_threads, floating* _dtype) noexce
                              n_threads)
 
 
-cdef extern from *:
-    """
-    #ifndef MLPF_FINITE
-    #define MLPF_FINITE
-    #include <stddef.h>
-    #include <stdint.h>
-    #include "clones.h"
-    /* 1 if no NaN or inf among x[0:n]: an OR over exponent fields (integer ops only) */
-    MLPF_CLONES static int mlpf_all_finite_f32(const float *x, ptrdiff_t n) {
-        const uint32_t *w = (const uint32_t *)x; uint32_t bad = 0;
-        for (ptrdiff_t i = 0; i < n; i++) bad |= (w[i] & 0x7f800000u) == 0x7f800000u;
-        return bad == 0;
-    }
-    MLPF_CLONES static int mlpf_all_finite_f64(const double *x, ptrdiff_t n) {
-        const uint64_t *w = (const uint64_t *)x; uint64_t bad = 0;
-        for (ptrdiff_t i = 0; i < n; i++)
-            bad |= (w[i] & 0x7ff0000000000000ull) == 0x7ff0000000000000ull;
-        return bad == 0;
-    }
-    #endif
-    """
-    bint all_finite_f32 "mlpf_all_finite_f32"(const float* x, Py_ssize_t n) noexcept nogil
-    bint all_finite_f64 "mlpf_all_finite_f64"(const double* x, Py_ssize_t n) noexcept nogil
-
-
-cdef inline bint all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
-    """No NaN or inf among x[0:n]: an OR over exponent fields, vectorised (AVX-512 /
-    AVX2 / baseline clones; a floating-point sum would not be, without -ffast-math)."""
-    if floating is float:
-        return all_finite_f32(x, n)
-    else:
-        return all_finite_f64(x, n)
-
-
 cdef inline bint all_finite_threads(const floating* x, Py_ssize_t n,
                                    int n_threads) noexcept nogil:
     """all_finite over chunks shared by up to n_threads threads."""
@@ -193,7 +160,7 @@ cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const 
                 double l2, double rate, uint64_t epoch_seed, Optim* opt, int n_threads,
                 object interrupt, double* total, long* steps) except -1:
     cdef Py_ssize_t start, rows, i, k
-    cdef int l, status = DONE
+    cdef int l, nonfinite, status = DONE
     cdef double loss
     cdef uint64_t seed0
     cdef const floating* inp
@@ -252,14 +219,16 @@ cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const 
                                          <floating*>last.Z, <floating*>last.A,
                                          <floating*>last.delta, <floating*>last.gamma,
                                          <floating*>last.dgamma, n_threads)
+            nonfinite = 0                    # set by the dW epilogues
             for l in range(n_layers - 1, -1, -1):   # the δ recurrence
-                if _layer_backward(L, l, Xb, rows, l2, rate, seed0, n_threads) != 0:
+                if _layer_backward(L, l, Xb, rows, l2, rate, seed0, &nonfinite,
+                                   n_threads) != 0:
                     status = NO_MEMORY
                     break
             if status != DONE:
                 break
-            if not (all_finite_threads(<floating*>opt.grads[0], opt.size[0], n_threads)
-                    and all_finite_threads(<floating*>opt.grads[1], opt.size[1], n_threads)):
+            if nonfinite or not all_finite_threads(<floating*>opt.grads[1], opt.size[1],
+                                                   n_threads):
                 status = DIVERGED            # an update would make parameters inf or nan
                 break
             _step(opt, opt.t + steps[0] + 1, n_threads, Xb)
@@ -270,8 +239,10 @@ cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const 
 
 
 cdef inline int _layer_backward(Layer* L, int l, floating* Xb, Py_ssize_t rows, double l2,
-                                double rate, uint64_t seed0, int n_threads) noexcept nogil:
-    """As Dense.backward: dW, db of layer l and δ of layer l-1 (with its dropout mask)."""
+                                double rate, uint64_t seed0, int* nonfinite,
+                                int n_threads) noexcept nogil:
+    """As Dense.backward: dW, db of layer l and δ of layer l-1 (with its dropout mask);
+    *nonfinite = 1 if dW holds a NaN or inf."""
     cdef const floating* X = Xb
     cdef Layer* p
     cdef int rc
@@ -280,12 +251,14 @@ cdef inline int _layer_backward(Layer* L, int l, floating* Xb, Py_ssize_t rows, 
     if l == 0:
         return linear_backward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].dW,
                                     <floating*>L[l].db, NULL, X, <floating*>L[l].W,
-                                    <floating*>L[l].delta, l2, 0, NULL, NULL, n_threads)
+                                    <floating*>L[l].delta, l2, 0, NULL, NULL, nonfinite,
+                                    n_threads)
     p = &L[l - 1]
     if p.kind == PRELU:
         rc = linear_backward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].dW,
                                   <floating*>L[l].db, <floating*>p.dA, X, <floating*>L[l].W,
-                                  <floating*>L[l].delta, l2, 0, NULL, NULL, n_threads)
+                                  <floating*>L[l].delta, l2, 0, NULL, NULL, nonfinite,
+                                  n_threads)
         if rate > 0:
             dropout_rows(rows, p.n_out, <floating*>p.dA, <floating*>p.dA, rate,
                          splitmix64(seed0 + (l - 1)), n_threads)
@@ -296,7 +269,7 @@ cdef inline int _layer_backward(Layer* L, int l, floating* Xb, Py_ssize_t rows, 
     rc = linear_backward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].dW,
                               <floating*>L[l].db, <floating*>p.delta, X, <floating*>L[l].W,
                               <floating*>L[l].delta, l2, p.kind, <floating*>p.Z,
-                              <floating*>p.A, n_threads)
+                              <floating*>p.A, nonfinite, n_threads)
     if rate > 0:
         dropout_rows(rows, p.n_out, <floating*>p.delta, <floating*>p.delta, rate,
                      splitmix64(seed0 + (l - 1)), n_threads)

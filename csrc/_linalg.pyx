@@ -81,7 +81,7 @@ def linear_backward(floating[:, ::1] dW not None, floating[::1] db not None,
     with nogil:
         rc = linear_backward_core(X.shape[0], X.shape[1], W.shape[1], &dW[0, 0], &db[0], dx,
                                   &X[0, 0], &W[0, 0], &dZ[0, 0], l2, prev_activation,
-                                  zp, ap, n_threads)
+                                  zp, ap, NULL, n_threads)
     _check(rc)
 
 

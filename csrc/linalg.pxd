@@ -8,6 +8,7 @@ from cython cimport floating
 from libc.stddef cimport ptrdiff_t
 
 from activations cimport RELU, activation_backward_block, activation_forward_block
+from finite cimport all_finite, flag_set
 from gemm cimport gemm_core, mlpf_epilogue
 
 cdef enum:
@@ -95,6 +96,7 @@ cdef struct Epilogue:
     void* db                 # dW: db (NULL: none)
     ptrdiff_t n_rows         # dW: rows of dZ (the batch) for db
     double l2
+    int* nonfinite           # dW: set to 1 when a NaN or inf is written (NULL: no check)
 
 
 cdef inline void _forward_tile(Epilogue* e, floating* Z, floating* A, const floating* b,
@@ -161,6 +163,11 @@ cdef inline void _weight_grad_tile(Epilogue* e, floating* dW, const floating* W,
                 dW[i * ld + j] += l2 * W[i * ld + j]
     if db != NULL and r0 == 0:   # the rectangles holding row 0 cover each column once
         bias_grad_cols(db, dZ, ld, e.n_rows, c0, c1)
+    if e.nonfinite != NULL:      # while the rectangle is in L1
+        for i in range(r0, r1):
+            if not all_finite(dW + i * ld + c0, c1 - c0):
+                flag_set(e.nonfinite)
+                break
 
 
 cdef inline void weight_grad_epilogue(void* ctx, ptrdiff_t r0, ptrdiff_t r1,
@@ -220,8 +227,9 @@ cdef inline int linear_forward_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, float
 cdef inline int weight_grad_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating* dW,
                                  floating* db, const floating* X, ptrdiff_t ldx,
                                  const floating* W, const floating* dZ, double l2,
-                                 int n_threads) noexcept nogil:
-    """dW = Xᵀ dZ + l2 W ; db = Σ_rows dZ unless db is NULL.   X (N, K) with row stride
+                                 int* nonfinite, int n_threads) noexcept nogil:
+    """dW = Xᵀ dZ + l2 W ; db = Σ_rows dZ unless db is NULL ; *nonfinite = 1 if dW holds
+    a NaN or inf (unless nonfinite is NULL; never reset).   X (N, K) with row stride
     ldx (a column slice of a wider X gives the matching rows of dW), W, dW (K, M),
     dZ (N, M).  Returns 0, or -1 when out of memory."""
     cdef Epilogue e
@@ -233,6 +241,7 @@ cdef inline int weight_grad_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating
     e.db = db
     e.n_rows = N
     e.l2 = l2
+    e.nonfinite = nonfinite
     return gemm_core(True, False, K, M, N, X, ldx, dZ, M, dW, M, False, n_threads,
                      weight_grad_epilogue, &e)
 
@@ -261,10 +270,12 @@ cdef inline int linear_backward_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floa
                                      floating* db, floating* dX, const floating* X,
                                      const floating* W, const floating* dZ, double l2,
                                      int prev_kind, const floating* prev_Z,
-                                     const floating* prev_A, int n_threads) noexcept nogil:
-    """dW = Xᵀ dZ + l2 W ; db = Σ_rows dZ ; dX = (dZ Wᵀ) ⊙ f'(prev_Z) unless dX is NULL.
-    X (N, K), W (K, M), dZ (N, M); prev_Z, prev_A (N, K).  Returns 0, or -1 (memory)."""
-    cdef int rc = weight_grad_core(N, K, M, dW, db, X, K, W, dZ, l2, n_threads)
+                                     const floating* prev_A, int* nonfinite,
+                                     int n_threads) noexcept nogil:
+    """dW = Xᵀ dZ + l2 W ; db = Σ_rows dZ ; dX = (dZ Wᵀ) ⊙ f'(prev_Z) unless dX is NULL;
+    nonfinite as weight_grad_core.   X (N, K), W (K, M), dZ (N, M); prev_Z, prev_A
+    (N, K).  Returns 0, or -1 (memory)."""
+    cdef int rc = weight_grad_core(N, K, M, dW, db, X, K, W, dZ, l2, nonfinite, n_threads)
     if rc != 0 or dX == NULL:
         return rc
     return input_grad_core(N, K, M, dX, W, dZ, prev_kind, prev_Z, prev_A, n_threads)

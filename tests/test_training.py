@@ -186,6 +186,21 @@ def test_divergence_at_the_first_step_leaves_the_initial_parameters(engine):
         np.testing.assert_array_equal(p, q)
 
 
+@pytest.mark.parametrize("engine", [True, False])
+def test_a_gradient_overflowing_with_a_finite_loss_is_divergence(engine):
+    # W1 = 0 and identity hidden units make the output b2 (a finite loss), while
+    # δ1 = δ2 W2ᵀ ~ 1e30 and dW1 = Xᵀ δ1 ~ 1e40 overflow float32
+    net = mlpfast.MLP([3, 4, 1], activation="identity", loss="mse", dtype="float32", seed=0)
+    net.layers[0].W, net.layers[0].b = np.zeros((3, 4)), np.zeros(4)
+    net.layers[1].W = np.full((4, 1), 1e30)
+    initial = [p.copy() for p in net.params]
+    X = np.full((8, 3), 1e10)
+    with pytest.raises(mlpfast.TrainingDiverged, match="iteration 1:"):
+        net.fit(X, np.ones(8), epochs=1, batch_size=8, optimizer="sgd", engine=engine)
+    for p, q in zip(net.params, initial):
+        np.testing.assert_array_equal(p, q)
+
+
 def test_later_divergence_stops_both_paths_at_the_same_step():
     X, y = _data(n=64)
     nets = _twins(layer_sizes=[7, 32, 1], activation="relu", loss="mse", dtype="float32")

@@ -3,6 +3,8 @@ import numbers
 
 import numpy as np
 
+from ._threads import get_num_threads
+
 try:    # one native pass when the build is there (validation, not a kernel)
     from ._engine import finite as _native_finite
 except ImportError:
@@ -38,11 +40,11 @@ def as_features(X, n_features, dtype, name="X"):
 
 def all_finite(arr, chunk=1 << 16):
     """No NaN or inf in a 2-D array: natively in one pass for C-contiguous float32 /
-    float64 (about 2x NumPy's isfinite), else in row blocks of about `chunk`
+    float64 (about 2x NumPy's isfinite; chunks shared by the kernels' threads), else in row blocks of about `chunk`
     values, so the check needs O(chunk) scratch memory, not a boolean copy of X."""
     if (_native_finite is not None and arr.flags.c_contiguous
             and arr.dtype in (np.float32, np.float64)):
-        return _native_finite(arr)
+        return _native_finite(arr, get_num_threads())
     rows = max(1, chunk // max(1, arr.shape[1]))
     return all(np.isfinite(arr[i:i + rows]).all() for i in range(0, arr.shape[0], rows))
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import mlpfast
+from conftest import THREADS_BITWISE
 from mlpfast import _backend
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -159,7 +160,7 @@ def test_exact_in_place_is_allowed_where_documented(nat):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(1, 1), (7, 13), (257, 31)])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 13), (257, 31), (301, 499)])
 @pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("where", ["first", "middle", "last"])
 def test_native_finiteness_check_agrees_with_numpy(nat, dtype, shape, bad, where):
@@ -170,9 +171,15 @@ def test_native_finiteness_check_agrees_with_numpy(nat, dtype, shape, bad, where
         flat = X.reshape(-1)
         flat[{"first": 0, "middle": flat.size // 2, "last": flat.size - 1}[where]] = bad
     expected = bool(np.isfinite(X).all())
-    assert _validation.all_finite(X) == expected
-    assert _validation.all_finite(np.asfortranarray(X)) == expected
-    assert _validation.all_finite(X.view(_Subclass)) == expected    # e.g. np.memmap
+    before = mlpfast.get_num_threads()
+    try:
+        for n_threads in THREADS_BITWISE:    # (301, 499): 3 chunks shared out
+            mlpfast.set_num_threads(n_threads)
+            assert _validation.all_finite(X) == expected
+            assert _validation.all_finite(np.asfortranarray(X)) == expected
+            assert _validation.all_finite(X.view(_Subclass)) == expected    # e.g. np.memmap
+    finally:
+        mlpfast.set_num_threads(before)
 
 
 class _Subclass(np.ndarray):

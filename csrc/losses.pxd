@@ -9,7 +9,7 @@
 #   passes (exp within 6 ulp; see softmax_cross_entropy_rows).
 # * Each row is handled by one `*_row` function that reads Z, writes P and dZ
 #   and returns that row's loss in double (softmax: a block of rows at a time).
-#   The cores run the rows in a `prange(schedule='static')`, store the row
+#   The cores give each thread a block of rows (`*_rows`), store the row
 #   losses in a caller-provided workspace of N doubles, then add them up
 #   sequentially in row order: no OpenMP reduction, so J, P and dZ are bitwise
 #   identical for any thread count.
@@ -148,13 +148,14 @@ cdef inline double mean_squared_error_core(
         double* row_loss, int n_threads) noexcept nogil:
     """J = (1/(2N)) Σ_i ‖Z_i - Y_i‖² ; dZ = (Z - Y)/N.
     Z, Y, dZ (N, M) row-major, row_loss (N,) workspace.  Overwrites dZ, row_loss; returns J."""
-    cdef Py_ssize_t i
+    cdef int t, nt = loss_threads(N, M, n_threads)
     cdef double inv_n = 1.0 / N
-    if loss_threads(N, M, n_threads) == 1:    # no OpenMP region for one thread
+    if nt == 1:                                # no OpenMP region for one thread
         mean_squared_error_rows(0, N, M, dZ, Z, Y, row_loss, inv_n)
-    else:
-        for i in prange(N, schedule='static', num_threads=loss_threads(N, M, n_threads)):
-            row_loss[i] = _mse_row(M, dZ + i * M, Z + i * M, Y + i * M, inv_n)
+    else:                                      # a block of rows each
+        for t in prange(nt, schedule='static', num_threads=nt):
+            mean_squared_error_rows(N * t // nt, N * (t + 1) // nt, M, dZ, Z, Y, row_loss,
+                                    inv_n)
     return _mean(N, row_loss, 0.5 * inv_n, False)
 
 
@@ -194,11 +195,12 @@ cdef inline double sigmoid_binary_cross_entropy_core(
     """J = (1/N) Σ [max(z,0) - z y + log(1 + e^-|z|)] (= binary CE of σ(z)) ; P = σ(Z) ;
     dZ = (P - Y)/N.   Z, Y, P, dZ (N, K) row-major, row_loss (N,) workspace.
     Overwrites P, dZ, row_loss; returns J."""
-    cdef Py_ssize_t i
+    cdef int t, nt = loss_threads(N, K, n_threads)
     cdef double inv_n = 1.0 / N
-    if loss_threads(N, K, n_threads) == 1:    # no OpenMP region for one thread
+    if nt == 1:                                # no OpenMP region for one thread
         sigmoid_binary_cross_entropy_rows(0, N, K, dZ, P, Z, Y, row_loss, inv_n)
-    else:
-        for i in prange(N, schedule='static', num_threads=loss_threads(N, K, n_threads)):
-            row_loss[i] = _sigmoid_bce_row(K, dZ + i * K, P + i * K, Z + i * K, Y + i * K, inv_n)
+    else:                                      # a block of rows each
+        for t in prange(nt, schedule='static', num_threads=nt):
+            sigmoid_binary_cross_entropy_rows(N * t // nt, N * (t + 1) // nt, K, dZ, P, Z, Y,
+                                              row_loss, inv_n)
     return _mean(N, row_loss, inv_n, True)

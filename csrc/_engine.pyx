@@ -9,7 +9,9 @@ activations.pxd, losses.pxd, optim.pxd), called in the very same order as the
 Python layer path of mlpfast.training, so the two agree bitwise.  All buffers
 are allocated once per call; nothing is allocated per step.  Between batches
 the engine looks for Ctrl-C (with the GIL, every few batches) and stops before
-a step whose loss is not finite, leaving the parameters as they were.
+the update of a step whose loss or gradient is not finite (the weight gradients
+are checked tile by tile in the dW epilogues), leaving the parameters as they
+were.
 """
 import numpy as np
 

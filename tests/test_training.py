@@ -187,16 +187,20 @@ def test_divergence_at_the_first_step_leaves_the_initial_parameters(engine):
 
 
 @pytest.mark.parametrize("engine", [True, False])
-def test_a_gradient_overflowing_with_a_finite_loss_is_divergence(engine):
+@pytest.mark.parametrize("n_in,width,rows", [(3, 4, 8), (300, 256, 128)])
+def test_a_gradient_overflowing_with_a_finite_loss_is_divergence(engine, n_in, width, rows):
     # W1 = 0 and identity hidden units make the output b2 (a finite loss), while
-    # δ1 = δ2 W2ᵀ ~ 1e30 and dW1 = Xᵀ δ1 ~ 1e40 overflow float32
-    net = mlpfast.MLP([3, 4, 1], activation="identity", loss="mse", dtype="float32", seed=0)
-    net.layers[0].W, net.layers[0].b = np.zeros((3, 4)), np.zeros(4)
-    net.layers[1].W = np.full((4, 1), 1e30)
+    # δ1 = δ2 W2ᵀ ~ 1e30 and dW1 = Xᵀ δ1 ~ 1e40 overflow float32 (the larger
+    # shape's dW1 is split over threads, each checking its own tiles)
+    net = mlpfast.MLP([n_in, width, 1], activation="identity", loss="mse", dtype="float32",
+                      seed=0)
+    net.layers[0].W, net.layers[0].b = np.zeros((n_in, width)), np.zeros(width)
+    net.layers[1].W = np.full((width, 1), 1e30)
     initial = [p.copy() for p in net.params]
-    X = np.full((8, 3), 1e10)
+    X = np.zeros((rows, n_in))
+    X[:, -1] = 1e10                  # only dW1's last row overflows
     with pytest.raises(mlpfast.TrainingDiverged, match="iteration 1:"):
-        net.fit(X, np.ones(8), epochs=1, batch_size=8, optimizer="sgd", engine=engine)
+        net.fit(X, np.ones(rows), epochs=1, batch_size=rows, optimizer="sgd", engine=engine)
     for p, q in zip(net.params, initial):
         np.testing.assert_array_equal(p, q)
 

@@ -16,11 +16,12 @@ from .layers import Dense
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 # inference threads (MLP._inference_threads): batches of at least this many rows,
-# or weights of more bytes than this (streaming them from one core's L2 takes
-# longer than waking a second core: mnist's 940 KB at batch 1, 7.5 vs 5.6 us
-# for its 784 x 256 layer; each product still decides for itself)
+# or weights of more bytes than this (more than one core's L2).  A second core
+# would make mnist's batch-1 784 x 256 layer 4.2 instead of 6.1 us when called
+# back to back, but a call after 16-50 ms idle then waits 4-6 ms for the
+# parked OpenMP worker to wake (this VM), against 0.2 ms on one thread.
 INFER_MIN_ROWS = 64
-INFER_BIG_WEIGHTS = 1 << 19
+INFER_BIG_WEIGHTS = 1 << 22
 
 
 def _dtype(dtype):
@@ -197,9 +198,8 @@ class MLP:
 
     def _inference_threads(self, rows):
         """Threads pay for batches of INFER_MIN_ROWS+ rows, or when the weights (more
-        than INFER_BIG_WEIGHTS bytes) take longer to stream from one core's cache
-        than from each core's share; else one thread.  (engine.Forward applies the
-        same rule.)"""
+        than INFER_BIG_WEIGHTS bytes) are too big for one core's cache, so each core
+        streams its share; else one thread.  (engine.Forward applies the same rule.)"""
         big = self.params[0].nbytes > INFER_BIG_WEIGHTS
         return get_num_threads() if rows >= INFER_MIN_ROWS or big else 1
 

@@ -180,3 +180,20 @@ def test_auto_init(activation, expected):
 def test_named_init_schemes(scheme, std):
     net = mlpfast.MLP([500, 200], init=scheme, dtype="float64", seed=1)
     assert net.layers[0].W.std() == pytest.approx(std, rel=0.03)
+
+
+def test_small_batches_of_cache_sized_networks_predict_on_one_thread():
+    # a second core pays back to back, but a call after a pause would wait
+    # milliseconds for the parked worker (network.py, INFER_BIG_WEIGHTS)
+    from mlpfast import network
+    before = mlpfast.get_num_threads()
+    try:
+        mlpfast.set_num_threads(2)
+        mnist = mlpfast.MLP([784, 256, 128, 10])                # 940 KB of weights
+        assert mnist.params[0].nbytes <= network.INFER_BIG_WEIGHTS
+        assert [mnist._inference_threads(r) for r in (1, 63, 64)] == [1, 1, 2]
+        wide = mlpfast.MLP([1024, 2048, 10])                    # 8 MB: each core its share
+        assert wide.params[0].nbytes > network.INFER_BIG_WEIGHTS
+        assert wide._inference_threads(1) == 2
+    finally:
+        mlpfast.set_num_threads(before)

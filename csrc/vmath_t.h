@@ -38,27 +38,25 @@ static inline T F(tanh)(T x)
     return small * w + sbig * (1 - w);
 }
 
-/* elu(z) = z (z > 0), alpha (e^z - 1) (z <= 0) */
-static inline T F(elu)(T z, T alpha)
-{
-    const T zp = z > 0 ? z : 0, zn = z < 0 ? z : 0, a = -zn;
-    const T v = (T)(a < (T)0.35), xs = a < (T)0.35 ? zn : 0;
-    const T t = a > VM_EXP_CLAMP ? VM_EXP_CLAMP : a;
-    T p = (T)mlpf_inv_fact[VM_EM1_DEG];
-#pragma GCC unroll 16
-    for (int k = VM_EM1_DEG - 1; k >= 2; k--) p = p * xs + (T)mlpf_inv_fact[k];
-    const T g = 1 / F(expp)((T)0.5 * t);
-    const T em1 = (xs + xs * xs * p) * v + (g * g - 1) * (1 - v);
-    const T out = zp + alpha * em1;
-    return z == z ? out : z;
-}
-
 /* e^-a for a >= 0 (or NaN): (1/e^{a/2})^2, which fades through the subnormals to 0 */
 static inline T F(expneg)(T a)
 {
     const T t = a > VM_EXP_CLAMP ? VM_EXP_CLAMP : a;
     const T g = 1 / F(expp)((T)0.5 * t);
     return g * g;
+}
+
+/* elu(z) = z (z > 0), alpha (e^z - 1) (z <= 0) */
+static inline T F(elu)(T z, T alpha)
+{
+    const T zp = z > 0 ? z : 0, zn = z < 0 ? z : 0, a = -zn;
+    const T v = (T)(a < (T)0.35), xs = a < (T)0.35 ? zn : 0;
+    T p = (T)mlpf_inv_fact[VM_EM1_DEG];
+#pragma GCC unroll 16
+    for (int k = VM_EM1_DEG - 1; k >= 2; k--) p = p * xs + (T)mlpf_inv_fact[k];
+    const T em1 = (xs + xs * xs * p) * v + (F(expneg)(a) - 1) * (1 - v);
+    const T out = zp + alpha * em1;
+    return z == z ? out : z;
 }
 
 /* log1p(e) for 0 <= e <= 1 (or NaN) */

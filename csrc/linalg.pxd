@@ -225,12 +225,11 @@ cdef inline int linear_forward_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, float
 
 
 cdef inline int weight_grad_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating* dW,
-                                 floating* db, const floating* X, ptrdiff_t ldx,
-                                 const floating* W, const floating* dZ, double l2,
-                                 int* nonfinite, int n_threads) noexcept nogil:
+                                 floating* db, const floating* X, const floating* W,
+                                 const floating* dZ, double l2, int* nonfinite,
+                                 int n_threads) noexcept nogil:
     """dW = Xᵀ dZ + l2 W ; db = Σ_rows dZ unless db is NULL ; *nonfinite = 1 if dW holds
-    a NaN or inf (unless nonfinite is NULL; never reset).   X (N, K) with row stride
-    ldx (a column slice of a wider X gives the matching rows of dW), W, dW (K, M),
+    a NaN or inf (unless nonfinite is NULL; never reset).   X (N, K), W, dW (K, M),
     dZ (N, M).  Returns 0, or -1 when out of memory."""
     cdef Epilogue e
     e.f64 = floating is double
@@ -242,7 +241,7 @@ cdef inline int weight_grad_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating
     e.n_rows = N
     e.l2 = l2
     e.nonfinite = nonfinite
-    return gemm_core(True, False, K, M, N, X, ldx, dZ, M, dW, M, False, n_threads,
+    return gemm_core(True, False, K, M, N, X, K, dZ, M, dW, M, False, n_threads,
                      weight_grad_epilogue, &e)
 
 
@@ -251,8 +250,7 @@ cdef inline int input_grad_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating*
                                 const floating* prev_Z, const floating* prev_A,
                                 int n_threads) noexcept nogil:
     """dX = (dZ Wᵀ) ⊙ f'(prev_Z) (prev_kind 0: no f').   W (K, M), dZ (N, M); dX, prev_Z,
-    prev_A (N, K).  Rows are independent: a row slice of dZ gives those rows of dX.
-    Returns 0, or -1 when out of memory."""
+    prev_A (N, K).  Returns 0, or -1 when out of memory."""
     cdef Epilogue e
     e.f64 = floating is double
     e.kind = prev_kind
@@ -275,7 +273,7 @@ cdef inline int linear_backward_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floa
     """dW = Xᵀ dZ + l2 W ; db = Σ_rows dZ ; dX = (dZ Wᵀ) ⊙ f'(prev_Z) unless dX is NULL;
     nonfinite as weight_grad_core.   X (N, K), W (K, M), dZ (N, M); prev_Z, prev_A
     (N, K).  Returns 0, or -1 (memory)."""
-    cdef int rc = weight_grad_core(N, K, M, dW, db, X, K, W, dZ, l2, nonfinite, n_threads)
+    cdef int rc = weight_grad_core(N, K, M, dW, db, X, W, dZ, l2, nonfinite, n_threads)
     if rc != 0 or dX == NULL:
         return rc
     return input_grad_core(N, K, M, dX, W, dZ, prev_kind, prev_Z, prev_A, n_threads)

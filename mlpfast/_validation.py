@@ -40,8 +40,9 @@ def as_features(X, n_features, dtype, name="X"):
 
 def all_finite(arr, chunk=1 << 16):
     """No NaN or inf in a 2-D array: natively in one pass for C-contiguous float32 /
-    float64 (about 2x NumPy's isfinite; chunks shared by the kernels' threads), else in row blocks of about `chunk`
-    values, so the check needs O(chunk) scratch memory, not a boolean copy of X."""
+    float64 (about 2x NumPy's isfinite; chunks shared by the kernels' threads), else
+    in row blocks of about `chunk` values, so the check needs O(chunk) scratch
+    memory, not a boolean copy of X."""
     if (_native_finite is not None and arr.flags.c_contiguous
             and arr.dtype in (np.float32, np.float64)):
         return _native_finite(arr, get_num_threads())

@@ -93,16 +93,16 @@ def extension(name, sources):
         depends=sorted(glob.glob("csrc/*.h")),
         define_macros=macros,
         extra_compile_args=cflags,
-        extra_link_args=OPENMP + ["-lm"],
+        extra_link_args=OPENMP + ["-lm", "-pthread"],
     )
 
 
 extensions = [
-    extension("_linalg", ["gemm.c"]),
+    extension("_linalg", ["gemm.c", "team.c"]),
     extension("_activations", []),
     extension("_losses", []),
     extension("_optim", []),
-    extension("_engine", ["gemm.c"]),
+    extension("_engine", ["gemm.c", "team.c"]),
 ]
 
 setup(

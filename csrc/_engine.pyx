@@ -391,17 +391,17 @@ cdef class Forward:
     Built once per network (parameters live in fixed buffers, so the pointers
     stay valid).  ``forward(X, n_threads)`` returns None when X is not already a
     C-contiguous 2-D array of the network's dtype and width, or holds NaN/inf:
-    the caller then takes the general path, which converts or raises."""
+    the caller then converts it or raises.  The products take their threads from
+    the hand-off team (team.h), so a call after a pause never waits for a parked
+    thread, and the GEMM's own thresholds decide which products pay for them."""
     cdef Layer* L
     cdef int n_layers
-    cdef Py_ssize_t n_in, n_out, widest, min_rows
-    cdef bint big
+    cdef Py_ssize_t n_in, n_out, widest
     cdef int typenum
     cdef object dtype, net
 
-    def __cinit__(self, net, Py_ssize_t min_rows, Py_ssize_t big_weights):
+    def __cinit__(self, net):
         cdef int l
-        self.min_rows, self.big = min_rows, net.params[0].nbytes > big_weights
         self.n_layers = len(net.layers)
         self.L = <Layer*>malloc(self.n_layers * sizeof(Layer))
         if self.L == NULL:
@@ -419,8 +419,7 @@ cdef class Forward:
         free(self.L)
 
     def forward(self, X, int n_threads):
-        """Output of X on up to n_threads threads (the rule of MLP._inference_threads:
-        all of them for min_rows+ rows or big weights, else one), or None."""
+        """Output of X on up to n_threads threads, or None."""
         # C-API checks: this call's overhead is the point of the class
         if type(X) is not np.ndarray:
             return None
@@ -431,8 +430,6 @@ cdef class Forward:
         cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(x)
         if dims[1] != self.n_in or dims[0] < 1:
             return None
-        if dims[0] < self.min_rows and not self.big:
-            n_threads = 1
         cdef cnp.npy_intp shape[2]
         shape[0], shape[1] = dims[0], self.n_out
         out = cnp.PyArray_EMPTY(2, shape, self.typenum, 0)
@@ -466,7 +463,7 @@ cdef class Forward:
             rc = linear_forward_core(n, L[l].n_in, L[l].n_out, cur,
                                      cur if L[l].kind != 0 else NULL, inp, <floating*>L[l].W,
                                      <floating*>L[l].b, L[l].kind, <floating*>L[l].gamma,
-                                     n_threads)
+                                     n_threads, True)
             if rc != 0:
                 break
             inp = cur

@@ -43,14 +43,15 @@ def _check(int rc):
 
 def gemm(floating[:, ::1] C not None, const floating[:, ::1] A not None,
          const floating[:, ::1] B not None, bint trans_a, bint trans_b, bint accumulate,
-         int n_threads):
-    """C = op(A) op(B) (+ C if accumulate).   op(A) (M, K), op(B) (K, N), C (M, N)."""
+         int n_threads, bint handoff=False):
+    """C = op(A) op(B) (+ C if accumulate).   op(A) (M, K), op(B) (K, N), C (M, N).
+    handoff: threads from the hand-off team, as inference takes them (tests)."""
     cdef ptrdiff_t K = A.shape[0] if trans_a else A.shape[1]
     cdef int rc
     with nogil:
         rc = gemm_core(trans_a, trans_b, C.shape[0], C.shape[1], K, &A[0, 0], A.shape[1],
                        &B[0, 0], B.shape[1], &C[0, 0], C.shape[1], accumulate, n_threads,
-                       NULL, NULL)
+                       NULL, NULL, handoff)
     _check(rc)
 
 

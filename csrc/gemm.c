@@ -22,15 +22,17 @@
  *   block, no accumulate) or C = C + acc.  Every path below (direct or packed,
  *   edge or full tile, any thread count) runs exactly that, through the same
  *   ukernel, so only K and the SIMD path decide the bits.
- * * Threads: one OpenMP region over a pm x pn grid of cells of C (split over M
- *   and N, never K), each thread with its own packing buffers, no barrier
- *   inside.  Cells are shared out (struct share): each thread takes its home
- *   cell(s) first, then any cell another thread has not started, so a late thread
- *   costs at most the cells it already claimed.  (The region's closing join
- *   still waits for every thread to be scheduled once: under load that, not
- *   the work, is what stalls a 2-thread call.)  The grid minimises the packing
- *   each cell repeats.  No region is opened for n_threads == 1 or for small
- *   problems (a forked child must not touch the OpenMP pool).
+ * * Threads: a pm x pn grid of cells of C (split over M and N, never K), each
+ *   thread with its own packing buffers, no barrier inside.  Cells are shared
+ *   out (struct share): each thread takes its home cell(s) first, then any
+ *   cell another thread has not started, so a late thread costs at most the
+ *   cells it already claimed.  The threads are an OpenMP region, whose closing
+ *   join still waits for every thread to be scheduled once (under load that,
+ *   not the work, is what stalls a 2-thread call), or, when the caller asks
+ *   (inference), the hand-off team (team.h), which never waits for a thread
+ *   that has not started.  The grid minimises the packing each cell repeats.
+ *   No threads for n_threads == 1 or for small problems (a forked child must
+ *   not touch the OpenMP pool).
  * * Direct path (small problems): one thread, no NC / MC blocking, and the
  *   operands that are already k-major (op(A) = A^T, op(B) = B) are read in place
  *   by the ukernel; only the transposed ones and ragged edge micro-panels are
@@ -50,6 +52,7 @@
 #include <string.h>
 
 #include "gemm.h"
+#include "team.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -199,6 +202,27 @@ static int share_next(struct share *S, int t, int *pos)
         if (c < 0) return -1;
         if (!__atomic_exchange_n(&S->taken[c], 1, __ATOMIC_RELAXED)) return c;
     }
+}
+
+/* task(ctx, t) for t < nt: on the hand-off team (team.h: the caller never
+ * waits for a thread that has not started; inference) or in an OpenMP region
+ * (training, whose other kernels run on the OpenMP team: two teams spinning
+ * on two cores would take turns).  Either way a thread that does not come
+ * leaves its cells to the others (struct share). */
+static void run_threads(int nt, int handoff, mlpf_task task, void *ctx)
+{
+    if (nt > 1 && handoff) {
+        mlpf_team_run(nt, task, ctx);
+        return;
+    }
+#ifdef _OPENMP
+    if (nt > 1) {
+#pragma omp parallel num_threads(nt)
+        task(ctx, omp_get_thread_num());
+        return;
+    }
+#endif
+    task(ctx, 0);
 }
 
 /* How one call is cut into work (dtype-free): nt threads, each owning one cell

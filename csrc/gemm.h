@@ -38,15 +38,16 @@ const char *mlpf_simd_name(int path);
 
 /* C (M x N) = op(A) (M x K) * op(B) (K x N), plus the old C if accumulate.
  * op(A) = A^T when trans_a (A stored K x M), likewise B.  lda/ldb/ldc are the
- * row strides in elements.  M, N, K >= 1.  Returns 0, or -1 if a packing
- * buffer could not be allocated (C is then unspecified). */
+ * row strides in elements.  M, N, K >= 1.  Up to n_threads threads: from the
+ * hand-off team (team.h) when handoff, else an OpenMP region.  Returns 0, or -1
+ * if a packing buffer could not be allocated (C is then unspecified). */
 int mlpf_gemm_f32(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                   const float *A, ptrdiff_t lda, const float *B, ptrdiff_t ldb,
-                  float *C, ptrdiff_t ldc, int accumulate, int n_threads,
+                  float *C, ptrdiff_t ldc, int accumulate, int n_threads, int handoff,
                   mlpf_epilogue epi, void *ctx);
 int mlpf_gemm_f64(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                   const double *A, ptrdiff_t lda, const double *B, ptrdiff_t ldb,
-                  double *C, ptrdiff_t ldc, int accumulate, int n_threads,
+                  double *C, ptrdiff_t ldc, int accumulate, int n_threads, int handoff,
                   mlpf_epilogue epi, void *ctx);
 
 #ifdef __cplusplus

@@ -231,9 +231,33 @@ static void F(worker)(const F(job) *J, struct share *S, int t)
     }
 }
 
+/* Thread t's part of a call: the packed path's cells, or the small-M path's
+ * column strips (cells of step columns). */
+typedef struct {
+    const F(job) *J;
+    struct share *S;
+    ptrdiff_t step;             /* small-M path: columns a cell */
+} F(task_ctx);
+
+static void F(packed_task)(void *ctx, int t)
+{
+    const F(task_ctx) *c = (const F(task_ctx) *)ctx;
+    F(worker)(c->J, c->S, t);
+}
+
+static void F(smallm_task)(void *ctx, int t)
+{
+    const F(task_ctx) *c = (const F(task_ctx) *)ctx;
+    const ptrdiff_t N = c->J->N;
+    for (int pos = 0, cell; (cell = share_next(c->S, t, &pos)) >= 0;) {
+        const ptrdiff_t n0 = cell * c->step;
+        if (n0 < N) F(smallm)(c->J, n0, n0 + c->step < N ? n0 + c->step : N);
+    }
+}
+
 int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                  const T *A, ptrdiff_t lda, const T *B, ptrdiff_t ldb, T *C, ptrdiff_t ldc,
-                 int accumulate, int n_threads, mlpf_epilogue epi, void *ctx)
+                 int accumulate, int n_threads, int handoff, mlpf_epilogue epi, void *ctx)
 {
     const F(kdesc) *d = &F(kdescs)[mlpf_simd_get()];
     F(job) J;
@@ -243,7 +267,7 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
      * the same fma chain (fma(a, b, acc) = fma(b, a, acc)), so the same bits. */
     if (N == 1 && M > 1 && ldc == 1 && trans_a && !trans_b && !epi && d->sm[0][0])
         return F(mlpf_gemm)(1, 0, 1, M, K, B, ldb, A, lda, C, M, accumulate, n_threads,
-                            NULL, NULL);
+                            handoff, NULL, NULL);
     if (!trans_b && d->sm[0][0] &&
         (M <= SMALLM || (N <= d->vl && (double)M * (double)N * (double)K <= DIRECT_MNK))) {
         J.d = d; J.ta = trans_a; J.tb = 0; J.accumulate = accumulate;
@@ -253,23 +277,15 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
         int nt = (n_threads > 1 && 2.0 * M * N * K >= SMALLM_PAR_FLOPS) ? n_threads : 1;
         const ptrdiff_t line = 64 / (ptrdiff_t)sizeof(T), lines = cdiv(N, line);
         if (nt > lines) nt = (int)lines;
-#ifdef _OPENMP
         if (nt > 1) {
             ptrdiff_t ncell = nt * SMALLM_CELLS;
             while (ncell > nt && (ncell > lines || ncell > MAX_CELLS)) ncell -= nt;
-            const ptrdiff_t step = round_up(cdiv(N, ncell), line);
             struct share S;
             share_init(&S, ncell, nt);
-#pragma omp parallel num_threads(nt)
-            {
-                for (int pos = 0, cell; (cell = share_next(&S, omp_get_thread_num(), &pos)) >= 0;) {
-                    const ptrdiff_t n0 = cell * step;
-                    if (n0 < N) F(smallm)(&J, n0, n0 + step < N ? n0 + step : N);
-                }
-            }
+            F(task_ctx) c = {&J, &S, round_up(cdiv(N, ncell), line)};
+            run_threads(nt, handoff, F(smallm_task), &c);
             return 0;
         }
-#endif
         F(smallm)(&J, 0, N);
         return 0;
     }
@@ -291,13 +307,8 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
 
     struct share S;
     share_init(&S, J.P.ncell, J.P.nt);
-#ifdef _OPENMP
-    if (J.P.nt > 1) {
-#pragma omp parallel num_threads(J.P.nt)
-        F(worker)(&J, &S, omp_get_thread_num());
-    } else
-#endif
-        F(worker)(&J, &S, 0);
+    F(task_ctx) c = {&J, &S, 0};
+    run_threads(J.P.nt, handoff, F(packed_task), &c);
     if (J.mem != stack_mem) aligned_free(J.mem);
     return 0;
 }

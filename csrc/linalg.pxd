@@ -209,8 +209,9 @@ cdef inline void input_grad_epilogue(void* ctx, ptrdiff_t r0, ptrdiff_t r1,
 cdef inline int linear_forward_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating* Z,
                                     floating* A, const floating* X, const floating* W,
                                     const floating* b, int kind, const floating* gamma,
-                                    int n_threads) noexcept nogil:
+                                    int n_threads, bint handoff=False) noexcept nogil:
     """Z = X W + b ; A = f(Z) unless A is NULL.   X (N, K), W (K, M), Z, A (N, M).
+    handoff: threads from the hand-off team (inference; see team.h).
     Returns 0, or -1 when out of memory."""
     cdef Epilogue e
     e.f64 = floating is double
@@ -221,7 +222,7 @@ cdef inline int linear_forward_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, float
     e.vec = b
     e.gamma = gamma
     return gemm_core(False, False, N, M, K, X, K, W, M, Z, M, False, n_threads,
-                     forward_epilogue, &e)
+                     forward_epilogue, &e, handoff)
 
 
 cdef inline int weight_grad_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating* dW,

@@ -15,13 +15,6 @@ from ._validation import as_features, fraction, positive_int
 from .layers import Dense
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
-# inference threads (MLP._inference_threads): batches of at least this many rows,
-# or weights of more bytes than this (more than one core's L2).  A second core
-# would make mnist's batch-1 784 x 256 layer 4.2 instead of 6.1 us when called
-# back to back, but a call after 16-50 ms idle then waits 4-6 ms for the
-# parked OpenMP worker to wake (this VM), against 0.2 ms on one thread.
-INFER_MIN_ROWS = 64
-INFER_BIG_WEIGHTS = 1 << 22
 
 
 def _dtype(dtype):
@@ -178,16 +171,16 @@ class MLP:
     # ------------------------------------------------------------ inference
     def _output(self, X):
         """The last layer's output with buffers of this call only (thread-safe).
-        Native: one call for the whole network when X is ready as it is."""
+        Native: one call for the whole network (engine.Forward), on X as it is
+        when it is ready, else converted (or rejected) first."""
+        n_threads = get_num_threads()
         if self.kernels is _backend.native:
             if self._inference is None:
                 from ._engine import Forward
-                self._inference = Forward(self, INFER_MIN_ROWS, INFER_BIG_WEIGHTS)
-            out = self._inference.forward(X, get_num_threads())
-            if out is not None:
-                return out
+                self._inference = Forward(self)
+            out = self._inference.forward(X, n_threads)
+            return out if out is not None else self._inference.forward(self._X(X), n_threads)
         A = self._X(X)
-        n_threads = self._inference_threads(A.shape[0])
         for layer in self.layers:
             Z = np.empty((A.shape[0], layer.n_out), self.dtype)
             out = Z if layer.code == 0 else np.empty_like(Z)
@@ -195,13 +188,6 @@ class MLP:
                                             layer._b, layer.code, layer._gamma, n_threads)
             A = out
         return A
-
-    def _inference_threads(self, rows):
-        """Threads pay for batches of INFER_MIN_ROWS+ rows, or when the weights (more
-        than INFER_BIG_WEIGHTS bytes) are too big for one core's cache, so each core
-        streams its share; else one thread.  (engine.Forward applies the same rule.)"""
-        big = self.params[0].nbytes > INFER_BIG_WEIGHTS
-        return get_num_threads() if rows >= INFER_MIN_ROWS or big else 1
 
     def predict(self, X):
         """Class indices (cross_entropy), 0/1 (binary_cross_entropy) or values (mse)."""

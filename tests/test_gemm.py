@@ -44,11 +44,16 @@ def reference(ref, A, B, trans_a, trans_b, C=None):
     return out
 
 
-def native(nat, A, B, trans_a, trans_b, n_threads=1, C=None):
+def native(nat, A, B, trans_a, trans_b, n_threads=1, C=None, handoff=False):
+    """handoff: the threads of the hand-off team (csrc/team.h), as inference takes them."""
     M = A.shape[1] if trans_a else A.shape[0]
     N = B.shape[0] if trans_b else B.shape[1]
     out = np.full((M, N), np.nan, A.dtype) if C is None else C.copy()
-    nat.gemm(out, A, B, trans_a, trans_b, C is not None, n_threads)
+    if handoff:
+        from mlpfast import _linalg
+        _linalg.gemm(out, A, B, trans_a, trans_b, C is not None, n_threads, handoff=True)
+    else:
+        nat.gemm(out, A, B, trans_a, trans_b, C is not None, n_threads)
     return out
 
 
@@ -111,10 +116,12 @@ def test_gemm_bitwise_across_threads(nat, rng, path, dtype, M, N, K):
         C0 = random_array(rng, (M, N), dtype)
         first = native(nat, A, B, trans_a, trans_b, THREADS_BITWISE[0])
         first_acc = native(nat, A, B, trans_a, trans_b, THREADS_BITWISE[0], C=C0)
-        for n_threads in THREADS_BITWISE[1:]:
-            np.testing.assert_array_equal(native(nat, A, B, trans_a, trans_b, n_threads), first)
+        for n_threads, handoff in itertools.product(THREADS_BITWISE, (False, True)):
             np.testing.assert_array_equal(
-                native(nat, A, B, trans_a, trans_b, n_threads, C=C0), first_acc)
+                native(nat, A, B, trans_a, trans_b, n_threads, handoff=handoff), first)
+            np.testing.assert_array_equal(
+                native(nat, A, B, trans_a, trans_b, n_threads, C=C0, handoff=handoff),
+                first_acc)
 
 
 # (r0, r1, c0, c1): tiny blocks (direct path), edges, one row/column, ragged middles
@@ -171,8 +178,8 @@ def test_gemm_small_m(nat, ref, rng, path, dtype, trans_a, N, K):
             A = np.ascontiguousarray(A_big[:, r0:r0 + M] if trans_a else A_big[r0:r0 + M])
             want = reference(ref, A, B, trans_a, False)
             C0 = random_array(rng, (M, N), dtype)
-            for n_threads in THREADS:
-                C = native(nat, A, B, trans_a, False, n_threads)
+            for n_threads, handoff in itertools.product(THREADS, (False, True)):
+                C = native(nat, A, B, trans_a, False, n_threads, handoff=handoff)
                 assert_close(C, want, dtype, k=K)
                 np.testing.assert_array_equal(C, big[r0:r0 + M], err_msg=str((M, r0)))
                 assert_close(native(nat, A, B, trans_a, False, n_threads, C=C0),

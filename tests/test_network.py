@@ -182,18 +182,20 @@ def test_named_init_schemes(scheme, std):
     assert net.layers[0].W.std() == pytest.approx(std, rel=0.03)
 
 
-def test_small_batches_of_cache_sized_networks_predict_on_one_thread():
-    # a second core pays back to back, but a call after a pause would wait
-    # milliseconds for the parked worker (network.py, INFER_BIG_WEIGHTS)
-    from mlpfast import network
+@pytest.mark.parametrize("rows", [1, 2, 100])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_inference_is_bitwise_the_same_on_any_thread_count(dtype, rows):
+    # inference takes threads from the hand-off team (csrc/team.h), batch-1
+    # products too (784 x 256 and up); X as it is, or converted first
+    net = mlpfast.MLP([300, 517, 10], dtype=dtype, seed=0)
+    X = np.random.default_rng(1).standard_normal((rows, 300))
     before = mlpfast.get_num_threads()
     try:
-        mlpfast.set_num_threads(2)
-        mnist = mlpfast.MLP([784, 256, 128, 10])                # 940 KB of weights
-        assert mnist.params[0].nbytes <= network.INFER_BIG_WEIGHTS
-        assert [mnist._inference_threads(r) for r in (1, 63, 64)] == [1, 1, 2]
-        wide = mlpfast.MLP([1024, 2048, 10])                    # 8 MB: each core its share
-        assert wide.params[0].nbytes > network.INFER_BIG_WEIGHTS
-        assert wide._inference_threads(1) == 2
+        mlpfast.set_num_threads(1)
+        want = net.forward(X)                       # the layer path, OpenMP kernels
+        for n_threads in (1, 2, 3):
+            mlpfast.set_num_threads(n_threads)
+            for x in (X.astype(dtype), np.asfortranarray(X), X.tolist()):
+                np.testing.assert_array_equal(net._output(x), want)
     finally:
         mlpfast.set_num_threads(before)

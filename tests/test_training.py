@@ -284,14 +284,17 @@ def test_inputs_in_any_layout_are_converted():
 
 
 def test_predict_is_thread_safe():
+    # concurrent callers of threaded products: one has the hand-off team, the
+    # others run alone (csrc/team.h)
     from concurrent.futures import ThreadPoolExecutor
-    X, _ = _data(n=300)
-    net = mlpfast.MLP([7, 64, 3], seed=0)
-    expected = net.predict_proba(X)
+    X = np.random.default_rng(0).standard_normal((300, 300)).astype(np.float32)
+    net = mlpfast.MLP([300, 517, 3], seed=0)
+    batches = [X, X[:1], X[:100]]
+    expected = [net.predict_proba(x) for x in batches]
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda i: net.predict_proba(X), range(16)))
-    for r in results:
-        np.testing.assert_array_equal(r, expected)
+        results = list(pool.map(lambda i: net.predict_proba(batches[i % 3]), range(48)))
+    for i, r in enumerate(results):
+        np.testing.assert_array_equal(r, expected[i % 3])
 
 
 def test_fit_makes_no_copy_of_a_ready_X():

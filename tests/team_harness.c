@@ -1,0 +1,155 @@
+/* Checks of the hand-off team (csrc/team.c), run by tests/test_team.py.
+ *
+ * A task here is CELLS cells claimed one by one from an atomic counter (as the
+ * GEMM's cells are: any subset of threads including 0 finishes them); each cell
+ * records which thread ran it.  Prints "ok" and exits 0, or names the failure
+ * and exits 1.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* a helper that reaches a task waits here while `hold` is set */
+static int hold, held;
+static void hold_helper(void)
+{
+    if (!__atomic_load_n(&hold, __ATOMIC_ACQUIRE)) return;
+    __atomic_add_fetch(&held, 1, __ATOMIC_ACQ_REL);
+    while (__atomic_load_n(&hold, __ATOMIC_ACQUIRE)) ;
+    __atomic_sub_fetch(&held, 1, __ATOMIC_ACQ_REL);
+}
+#define MLPF_TEAM_BEFORE_ENTER() hold_helper()
+#include "team.c"
+
+#define CELLS 64
+struct job {
+    int next;
+    int owner[CELLS];          /* thread that ran the cell, -1: not run */
+    int runs[CELLS];           /* times it ran */
+    int spin;                  /* busy work per cell (iterations) */
+    int entered;               /* calls of the task */
+};
+
+static void job_init(struct job *j, int spin)
+{
+    j->next = 0;
+    j->entered = 0;
+    j->spin = spin;
+    for (int c = 0; c < CELLS; c++) { j->owner[c] = -1; j->runs[c] = 0; }
+}
+
+static void job_task(void *ctx, int t)
+{
+    struct job *j = ctx;
+    __atomic_add_fetch(&j->entered, 1, __ATOMIC_RELAXED);
+    for (int c; (c = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < CELLS;) {
+        for (volatile int i = 0; i < j->spin; i++) ;
+        j->owner[c] = t;
+        j->runs[c]++;
+    }
+}
+
+static int fail(const char *what)
+{
+    printf("FAIL: %s\n", what);
+    return 1;
+}
+
+/* every cell ran once; *helped += cells run by threads other than 0 */
+static int check_job(const struct job *j, int nt, int *helped)
+{
+    for (int c = 0; c < CELLS; c++) {
+        if (j->runs[c] != 1) return fail("a cell did not run exactly once");
+        if (j->owner[c] < 0 || j->owner[c] >= nt) return fail("a cell ran on a thread outside the task");
+        if (j->owner[c] != 0) ++*helped;
+    }
+    return 0;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+struct caller { int nt, rounds, bad, helped; };
+
+static void *caller_main(void *arg)
+{
+    struct caller *c = arg;
+    struct job j;
+    for (int r = 0; r < c->rounds && !c->bad; r++) {
+        job_init(&j, 200);
+        mlpf_team_run(c->nt, job_task, &j);
+        c->bad |= check_job(&j, c->nt, &c->helped);
+    }
+    return NULL;
+}
+
+int main(void)
+{
+    struct job j;
+    int helped = 0;
+
+    /* 1. back to back: every cell once, and the helpers take part */
+    for (int nt = 2; nt <= 3; nt++)
+        for (int r = 0; r < 500; r++) {
+            job_init(&j, 200);
+            mlpf_team_run(nt, job_task, &j);
+            if (check_job(&j, nt, &helped)) return 1;
+        }
+    if (helped == 0) return fail("no helper ever ran a cell");
+
+    /* 2. a helper that has not entered is not waited for, and nobody enters a
+     *    task after it returned (the caller ran it alone) */
+    static struct job tasks[4096];
+    int entered[4096], n = 0;
+    __atomic_store_n(&hold, 1, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&held, __ATOMIC_ACQUIRE) == 0) {   /* until a helper is held */
+        if (n == 4096) return fail("no helper reached a task");
+        job_init(&tasks[n], 200);
+        mlpf_team_run(2, job_task, &tasks[n]);
+        if (check_job(&tasks[n], 2, &helped)) return 1;
+        entered[n] = __atomic_load_n(&tasks[n].entered, __ATOMIC_RELAXED);
+        n++;
+    }
+    job_init(&tasks[n], 200);
+    mlpf_team_run(2, job_task, &tasks[n]);      /* returns while the helper is held */
+    entered[n] = tasks[n].entered;
+    for (int c = 0; c < CELLS; c++)
+        if (tasks[n].owner[c] != 0 || tasks[n].runs[c] != 1)
+            return fail("the caller did not run the task alone while the helper was held");
+    n++;
+    __atomic_store_n(&hold, 0, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&held, __ATOMIC_ACQUIRE) != 0) ;
+    sleep_ms(20);                               /* time for the released helper to try */
+    for (int i = 0; i < n; i++)
+        if (__atomic_load_n(&tasks[i].entered, __ATOMIC_RELAXED) != entered[i])
+            return fail("a helper entered a task after it returned");
+    job_init(&j, 200);                          /* and the team still serves the next one */
+    mlpf_team_run(2, job_task, &j);
+    if (check_job(&j, 2, &helped)) return 1;
+
+    /* 3. concurrent callers: one has the team, the others run alone */
+    pthread_t th[3];
+    struct caller callers[3] = {{2, 300, 0, 0}, {3, 300, 0, 0}, {2, 300, 0, 0}};
+    for (int i = 0; i < 3; i++)
+        if (pthread_create(&th[i], NULL, caller_main, &callers[i]) != 0)
+            return fail("pthread_create");
+    for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 3; i++)
+        if (callers[i].bad) return 1;
+
+    /* 4. idle past the spin: the helpers sleep, and a task wakes them */
+    sleep_ms(5);
+    for (int r = 0, before = helped; ; r++) {
+        job_init(&j, 2000);
+        mlpf_team_run(2, job_task, &j);
+        if (check_job(&j, 2, &helped)) return 1;
+        if (helped > before) break;
+        if (r == 2000) return fail("sleeping helpers never woke");
+    }
+    printf("ok\n");
+    return 0;
+}

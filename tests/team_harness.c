@@ -5,6 +5,7 @@
  * records which thread ran it.  Prints "ok" and exits 0, or names the failure
  * and exits 1.
  */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ static void hold_helper(void)
     __atomic_sub_fetch(&held, 1, __ATOMIC_ACQ_REL);
 }
 #define MLPF_TEAM_BEFORE_ENTER() hold_helper()
+#define MLPF_TEAM_NAP_MS 5        /* idle helpers reach the deep sleep soon (part 4) */
 #include "team.c"
 
 #define CELLS 64
@@ -141,14 +143,16 @@ int main(void)
     for (int i = 0; i < 3; i++)
         if (callers[i].bad) return 1;
 
-    /* 4. idle past the spin: the helpers sleep, and a task wakes them */
-    sleep_ms(5);
-    for (int r = 0, before = helped; ; r++) {
-        job_init(&j, 2000);
-        mlpf_team_run(2, job_task, &j);
-        if (check_job(&j, 2, &helped)) return 1;
-        if (helped > before) break;
-        if (r == 2000) return fail("sleeping helpers never woke");
+    /* 4. idle helpers, napping and then asleep, come back to work */
+    for (int idle_ms = 2; idle_ms <= 20; idle_ms += 18) {
+        sleep_ms(idle_ms);
+        for (int r = 0, before = helped; ; r++) {
+            job_init(&j, 2000);
+            mlpf_team_run(2, job_task, &j);
+            if (check_job(&j, 2, &helped)) return 1;
+            if (helped > before) break;
+            if (r == 2000) return fail("idle helpers never came back");
+        }
     }
     printf("ok\n");
     return 0;

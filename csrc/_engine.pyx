@@ -278,6 +278,25 @@ cdef inline int _layer_backward(Layer* L, int l, floating* Xb, Py_ssize_t rows, 
     return rc
 
 
+cdef inline void _argmax_rows(Py_ssize_t n, Py_ssize_t m, const floating* A,
+                              int64_t* out) noexcept nogil:
+    """out_i = the first j of the largest A_ij (a NaN counts as largest, as in
+    numpy.argmax).   A (n, m)."""
+    cdef Py_ssize_t i, j, best
+    cdef const floating* row
+    for i in range(n):
+        row = A + i * m
+        best = 0
+        if row[0] == row[0]:
+            for j in range(1, m):
+                if row[j] != row[j]:
+                    best = j
+                    break
+                if row[j] > row[best]:
+                    best = j
+        out[i] = best
+
+
 cnp.import_array()
 
 
@@ -418,8 +437,10 @@ cdef class Forward:
     def __dealloc__(self):
         free(self.L)
 
-    def forward(self, X, int n_threads):
-        """Output of X on up to n_threads threads, or None."""
+    def forward(self, X, int n_threads, bint argmax=False):
+        """Output of X on up to n_threads threads, or None.  argmax: instead, each
+        row's index of its largest output (int64; the first of equals, and a NaN
+        counts as largest, as in numpy.argmax)."""
         # C-API checks: this call's overhead is the point of the class
         if type(X) is not np.ndarray:
             return None
@@ -432,22 +453,26 @@ cdef class Forward:
             return None
         cdef cnp.npy_intp shape[2]
         shape[0], shape[1] = dims[0], self.n_out
-        out = cnp.PyArray_EMPTY(2, shape, self.typenum, 0)
+        if argmax:
+            out = cnp.PyArray_EMPTY(1, shape, cnp.NPY_INT64, 0)
+        else:
+            out = cnp.PyArray_EMPTY(2, shape, self.typenum, 0)
         cdef int rc
         if self.typenum == cnp.NPY_FLOAT32:
-            rc = self._run[float](<float*>cnp.PyArray_DATA(x), <float*>_ptr(out), dims[0],
-                                  n_threads)
+            rc = self._run[float](<float*>cnp.PyArray_DATA(x), _ptr(out), dims[0], n_threads,
+                                  argmax)
         else:
-            rc = self._run[double](<double*>cnp.PyArray_DATA(x), <double*>_ptr(out), dims[0],
-                                   n_threads)
+            rc = self._run[double](<double*>cnp.PyArray_DATA(x), _ptr(out), dims[0],
+                                   n_threads, argmax)
         if rc == NO_MEMORY:
             raise MemoryError("mlpfast: out of memory in forward")
         return out if rc == DONE else None
 
-    cdef int _run(self, const floating* X, floating* out, Py_ssize_t n,
-                  int n_threads) noexcept nogil:
-        """Z_l = A_{l-1} W_l + b_l, A_l = f(Z_l) in place, ping-ponging two buffers."""
-        cdef int l, rc = 0
+    cdef int _run(self, const floating* X, void* out, Py_ssize_t n, int n_threads,
+                  bint argmax) noexcept nogil:
+        """Z_l = A_{l-1} W_l + b_l, A_l = f(Z_l) in place, ping-ponging two buffers;
+        the last layer into out, or into a buffer and its row argmax into out."""
+        cdef int l, last = self.n_layers - 1, rc = 0
         cdef Layer* L = self.L
         cdef floating* buf
         cdef floating* cur
@@ -459,7 +484,10 @@ cdef class Forward:
         if posix_memalign(<void**>&buf, 64, 2 * half) != 0:
             return NO_MEMORY
         for l in range(self.n_layers):
-            cur = out if l == self.n_layers - 1 else <floating*>(<char*>buf + (l % 2) * half)
+            if l == last and not argmax:
+                cur = <floating*>out
+            else:
+                cur = <floating*>(<char*>buf + (l % 2) * half)
             rc = linear_forward_core(n, L[l].n_in, L[l].n_out, cur,
                                      cur if L[l].kind != 0 else NULL, inp, <floating*>L[l].W,
                                      <floating*>L[l].b, L[l].kind, <floating*>L[l].gamma,
@@ -467,5 +495,7 @@ cdef class Forward:
             if rc != 0:
                 break
             inp = cur
+        if rc == 0 and argmax:
+            _argmax_rows(n, self.n_out, inp, <int64_t*>out)
         free(buf)
         return NO_MEMORY if rc != 0 else DONE

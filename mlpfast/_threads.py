@@ -25,21 +25,23 @@ def _default():
 
 
 _num_threads = _default()
+_effective = _num_threads  # min(_num_threads, thread_limit()), kept up to date (per call cost)
 
 
 def get_num_threads():
     """Threads the kernels use (1 in a forked child)."""
-    return min(_num_threads, thread_limit())
+    return _effective
 
 
 def set_num_threads(n):
     """Set the number of threads for the kernels (a positive int)."""
-    global _num_threads
+    global _num_threads, _effective
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"n must be a positive int, got {type(n).__name__}")
     if n < 1:
         raise ValueError(f"n must be a positive int, got {n}")
     _num_threads = n
+    _effective = min(n, thread_limit())
 
 
 def thread_limit():
@@ -48,8 +50,9 @@ def thread_limit():
 
 
 def _after_fork_in_child():
-    global _limit
+    global _limit, _effective
     _limit = 1
+    _effective = 1
 
 
 if hasattr(os, "register_at_fork"):

@@ -169,17 +169,20 @@ class MLP:
         return loss, [(lay.dW.copy(), lay.db.copy()) for lay in self.layers]
 
     # ------------------------------------------------------------ inference
-    def _output(self, X):
-        """The last layer's output with buffers of this call only (thread-safe).
-        Native: one call for the whole network (engine.Forward), on X as it is
-        when it is ready, else converted (or rejected) first."""
+    def _output(self, X, argmax=False):
+        """The last layer's output with buffers of this call only (thread-safe), or
+        with argmax (cross-entropy) the predicted classes.  Native: one call for
+        the whole network (engine.Forward, which takes the argmax too), on X as
+        it is when it is ready, else converted (or rejected) first."""
         n_threads = get_num_threads()
         if self.kernels is _backend.native:
             if self._inference is None:
                 from ._engine import Forward
                 self._inference = Forward(self)
-            out = self._inference.forward(X, n_threads)
-            return out if out is not None else self._inference.forward(self._X(X), n_threads)
+            out = self._inference.forward(X, n_threads, argmax)
+            if out is None:
+                out = self._inference.forward(self._X(X), n_threads, argmax)
+            return out
         A = self._X(X)
         for layer in self.layers:
             Z = np.empty((A.shape[0], layer.n_out), self.dtype)
@@ -187,10 +190,12 @@ class MLP:
             self.kernels.linear_forward.raw(Z, None if out is Z else out, A, layer._W,
                                             layer._b, layer.code, layer._gamma, n_threads)
             A = out
-        return A
+        return self.loss.predict(A) if argmax else A
 
     def predict(self, X):
         """Class indices (cross_entropy), 0/1 (binary_cross_entropy) or values (mse)."""
+        if self.loss.name == "cross_entropy":    # its argmax inside the native call
+            return self._output(X, argmax=True)
         return self.loss.predict(self._output(X))
 
     def predict_proba(self, X):

@@ -199,3 +199,20 @@ def test_inference_is_bitwise_the_same_on_any_thread_count(dtype, rows):
                 np.testing.assert_array_equal(net._output(x), want)
     finally:
         mlpfast.set_num_threads(before)
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_predict_takes_the_argmax_as_numpy_does(dtype):
+    # predict's argmax runs inside the native forward call: ties go to the first
+    # largest output and a NaN counts as largest, as in numpy.argmax
+    big = np.finfo(dtype).max / 4
+    net = mlpfast.MLP([2, 1, 5], activation="identity", dtype=dtype, seed=0)
+    net.layers[0].W, net.layers[0].b = np.array([[big], [big]]), np.zeros(1)
+    net.layers[1].W = np.array([[1, 1, 0, 1, 1]])      # inf x 0 = NaN in column 2
+    net.layers[1].b = np.array([1, 3, 0, 3, 2])
+    X = np.array([[0, 0], [10, 10], [1, 0]], dtype)     # ties; NaN among infs; ties at big
+    out = net.forward(X)
+    assert np.isnan(out[1, 2]) and np.isinf(out[1, 0]) and out[0, 1] == out[0, 3]
+    labels = net.predict(X)
+    assert labels.dtype == np.int64
+    np.testing.assert_array_equal(labels, np.argmax(out, axis=1))
+    np.testing.assert_array_equal(labels, [1, 2, 0])

@@ -3,7 +3,8 @@
     python bench/report.py results.json [--out bench/results] [--note "load ..."]
 
 Writes <out>.md (markdown tables) and <out>.png (speed-up of mlpfast over each
-peer per config, log scale; needs matplotlib) and prints the markdown.  Every
+peer per config, log scale; needs matplotlib) and prints the markdown.  The
+targets table holds medians of paired ratios (group ``paired``); every other
 ratio is a ratio of medians from the same run: peer median / mlpfast median,
 so > 1 means mlpfast is faster.
 """
@@ -16,6 +17,7 @@ import sys
 CONFIG_ORDER = ["tiny", "small", "mnist", "wide"]
 TRAIN_PEERS = ["torch_fixed", "torch_sliced", "numpy", "sklearn"]
 INFER_PEERS = ["torch", "numpy", "sklearn"]
+PAIRED_ORDER = ["train", "infer", "threads", "dtype"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -109,6 +111,20 @@ def mlpfast_pairs_table(groups):
     return _table(["case", "a", "b", "ratio"], rows)
 
 
+def targets_table(groups):
+    """The issue's targets: medians of paired ratios (group ``paired``), with the
+    spread over rounds and whether the goal is met."""
+    rows = []
+    for _, info in sorted(groups.get("paired", {}).values(),
+                          key=lambda v: PAIRED_ORDER.index(v[1]["target"].split()[0])):
+        op, goal = info["goal"].split()
+        med = info["ratio_median"]
+        met = med >= float(goal) if op == ">=" else med <= float(goal)
+        rows.append([info["target"], f"{med:.2f}", f"{info['ratio_min']:.2f}–{info['ratio_max']:.2f}",
+                     info["rounds"], f"{op} {goal}", "yes" if met else "no"])
+    return _table(["target", "median of paired ratios", "range", "pairs", "goal", "met"], rows)
+
+
 def chart(speedups, path):
     try:
         import matplotlib
@@ -150,6 +166,11 @@ def render(groups, machine, when, note):
              "Speed-ups are peer median / mlpfast median (>1: mlpfast faster).", ""]
     if note:
         parts += [f"Note: {note}", ""]
+    if groups.get("paired"):
+        parts += ["## Targets (medians of paired ratios)", "",
+                  "Each pair times the two sides one right after the other (each after an "
+                  "untimed run of its own), so both see the same load; the tables below are "
+                  "ratios of medians taken minutes apart.", "", targets_table(groups), ""]
     parts += ["## Train step (one SGD step, float32, per-step median over one-epoch rounds)", "",
               train, "", "![speed-ups vs peers](results.png)", "",
               "## Batch-1 inference latency (median µs)", "", infer_table(groups), "",

@@ -16,6 +16,11 @@ Groups (``benchmark.group``; ``extra_info`` holds config, side, per-step µs, GF
    mlpfast's raw kernel against ``np.matmul(out=)``.
 4. ``threads <config>``: mlpfast train step with 1 and 2 threads.
 5. ``dtype mnist``: mlpfast train step in float32 and float64.
+6. ``paired <target>``: the issue's targets as medians of paired ratios.  Each
+   round times side A, then side B, each right after an untimed run of its own,
+   and takes the ratio of the two; the median over rounds is the figure
+   (``extra_info["ratio_median"]``).  Ratios of medians taken minutes apart
+   (groups 1-5) move with the shared host's load; adjacent pairs share it.
 
 Every side runs with 2 threads (torch.set_num_threads, mlpfast.set_num_threads,
 threadpoolctl for NumPy's BLAS and so scikit-learn) and is timed warm: one
@@ -24,6 +29,8 @@ thread runtimes otherwise measures their wake-up.  Within a group the sides run
 back to back (configs outer, sides inner) so their ratios share the machine's
 load.  Inputs are built outside the timed call; results are checked after.
 """
+import time
+
 import numpy as np
 import pytest
 
@@ -256,3 +263,97 @@ def test_dtype(benchmark, dtype):
                 f"mlpfast_{np.dtype(dtype).name}", n_batches, sizes, batch,
                 threads=THREADS, dtype=np.dtype(dtype).name)
     _check_trained(before, _params("mlpfast", net))
+
+
+# ------------------------------------------------------------------ 6. paired ratios
+
+def _epoch_time(epoch, n_threads=None):
+    """Seconds of one timed epoch, right after an untimed one (at n_threads)."""
+    if n_threads is not None:
+        mlpfast.set_num_threads(n_threads)
+    epoch()
+    t = time.perf_counter()
+    epoch()
+    return time.perf_counter() - t
+
+
+def _calls_time(fn, x, calls=200, warm_s=0.02):
+    """Seconds per call over `calls` calls, right after warm_s of untimed calls (the
+    other side's threads stop spinning meanwhile, as they do between groups)."""
+    t = time.perf_counter()
+    while time.perf_counter() - t < warm_s:
+        fn(x)
+    t = time.perf_counter()
+    for _ in range(calls):
+        fn(x)
+    return (time.perf_counter() - t) / calls
+
+
+def _paired(benchmark, name, rounds, time_a, time_b, ratio, target, **info):
+    """rounds × (time A, time B); ratio(a, b) per round; its median in extra_info."""
+    pairs = []
+    benchmark.group = "paired"
+    benchmark.pedantic(lambda: pairs.append((time_a(), time_b())), rounds=rounds,
+                       iterations=1)
+    ratios = sorted(ratio(a, b) for a, b in pairs)
+    benchmark.extra_info.update(
+        target=name, ratio_median=float(np.median(ratios)), ratio_min=ratios[0],
+        ratio_max=ratios[-1], rounds=len(ratios), goal=target,
+        a_median=float(np.median([a for a, _ in pairs])),
+        b_median=float(np.median([b for _, b in pairs])), **info)
+
+
+PAIRED_TRAIN = [("tiny", 30.0), ("small", 6.0), ("mnist", 1.4), ("wide", 1.0)]
+PAIRED_INFER = [("tiny", 15.0), ("small", 10.0), ("mnist", 5.0)]
+
+
+@pytest.mark.parametrize("config,goal", PAIRED_TRAIN, ids=[c for c, _ in PAIRED_TRAIN])
+def test_paired_train(benchmark, config, goal):
+    """PyTorch (fixed batch) step time / mlpfast step time, ≥ goal."""
+    _, batch, _, _ = CONFIGS[config]
+    X, y = peers.make_data(config)
+    _, ours = _train_side("mlpfast", config, X, y)
+    _, theirs = _train_side("torch_fixed", config, X, y)
+    _paired(benchmark, f"train {config} vs torch_fixed", ROUNDS[config],
+            lambda: _epoch_time(theirs), lambda: _epoch_time(ours),
+            lambda a, b: a / b, f">= {goal}", config=config)
+
+
+@pytest.mark.parametrize("config,goal", PAIRED_INFER, ids=[c for c, _ in PAIRED_INFER])
+def test_paired_infer(benchmark, config, goal):
+    """PyTorch batch-1 latency / mlpfast predict latency, ≥ goal."""
+    torch = pytest.importorskip("torch")
+    X, _ = peers.make_data(config)
+    x1 = np.ascontiguousarray(X[:1])
+    net = peers.mlpfast_net(config)
+    model = peers.torch_model(config)[0].eval()
+    xt = torch.from_numpy(x1)
+    with torch.inference_mode():
+        _paired(benchmark, f"infer {config} vs torch", 15,
+                lambda: _calls_time(model, xt), lambda: _calls_time(net.predict, x1),
+                lambda a, b: a / b, f">= {goal}", config=config)
+
+
+@pytest.mark.parametrize("config", ["mnist", "wide"])
+def test_paired_threads(benchmark, config):
+    """mlpfast step time on 1 thread / on 2 threads, ≥ 1.8."""
+    _, batch, _, _ = CONFIGS[config]
+    X, y = peers.make_data(config)
+    net = peers.mlpfast_net(config)
+    epoch = peers.mlpfast_epoch(net, X, y, batch)
+    _paired(benchmark, f"threads {config} 2 vs 1", ROUNDS[config],
+            lambda: _epoch_time(epoch, 1), lambda: _epoch_time(epoch, THREADS),
+            lambda a, b: a / b, ">= 1.8", config=config)
+
+
+def test_paired_dtype(benchmark):
+    """mlpfast mnist step time in float64 / in float32, ≤ 2.2."""
+    config = "mnist"
+    _, batch, _, _ = CONFIGS[config]
+    epochs = []
+    for dtype in (np.float32, np.float64):
+        X, y = peers.make_data(config, dtype)
+        epochs.append(peers.mlpfast_epoch(peers.mlpfast_net(config, dtype), X, y, batch))
+    _paired(benchmark, "dtype mnist float64 / float32", ROUNDS[config],
+            lambda: _epoch_time(epochs[0]), lambda: _epoch_time(epochs[1]),
+            lambda a, b: b / a, "<= 2.2", config=config)

@@ -61,6 +61,7 @@ cdef enum:
     # anywhere in X (memory, not cache), so a second core's misses overlap
     GATHER_PAR_BYTES = 131072
     FINITE_CHUNK = 65536  # elements a thread checks at a time (teams from 2 chunks)
+    NOGIL_MACS = 1 << 20  # Forward releases the GIL from this much work (~10 us)
 
 LOSS_CODES = {"cross_entropy": LOSS_CE, "binary_cross_entropy": LOSS_BCE, "mse": LOSS_MSE}
 OPT_CODES = {"sgd": OPT_SGD, "momentum": OPT_MOMENTUM, "nesterov": OPT_NESTEROV,
@@ -410,12 +411,13 @@ cdef class Forward:
     Built once per network (parameters live in fixed buffers, so the pointers
     stay valid).  ``forward(X, n_threads)`` returns None when X is not already a
     C-contiguous 2-D array of the network's dtype and width, or holds NaN/inf:
-    the caller then converts it or raises.  The products take their threads from
+    the caller then converts it or raises.  Calls of NOGIL_MACS multiply-adds or
+    more release the GIL while they run.  The products take their threads from
     the hand-off team (team.h), so a call after a pause never waits for a parked
     thread, and the GEMM's own thresholds decide which products pay for them."""
     cdef Layer* L
     cdef int n_layers
-    cdef Py_ssize_t n_in, n_out, widest
+    cdef Py_ssize_t n_in, n_out, widest, macs_per_row
     cdef int typenum
     cdef object dtype, net
 
@@ -433,6 +435,7 @@ cdef class Forward:
             self.L[l].W, self.L[l].b = _ptr(layer._W), _ptr(layer._b)
             self.L[l].gamma = _ptr(layer._gamma)
             self.widest = max(self.widest, layer.n_out)
+        self.macs_per_row = sum(layer.n_in * layer.n_out for layer in net.layers)
 
     def __dealloc__(self):
         free(self.L)
@@ -458,15 +461,22 @@ cdef class Forward:
         else:
             out = cnp.PyArray_EMPTY(2, shape, self.typenum, 0)
         cdef int rc
-        if self.typenum == cnp.NPY_FLOAT32:
-            rc = self._run[float](<float*>cnp.PyArray_DATA(x), _ptr(out), dims[0], n_threads,
-                                  argmax)
-        else:
-            rc = self._run[double](<double*>cnp.PyArray_DATA(x), _ptr(out), dims[0],
-                                   n_threads, argmax)
+        cdef void* xp = cnp.PyArray_DATA(x)
+        cdef void* op = cnp.PyArray_DATA(<cnp.ndarray>out)
+        if dims[0] * self.macs_per_row < NOGIL_MACS:    # batch-1: the GIL hand-over costs more
+            rc = self._dispatch(xp, op, dims[0], n_threads, argmax)
+        else:                                           # other Python threads run meanwhile
+            with nogil:
+                rc = self._dispatch(xp, op, dims[0], n_threads, argmax)
         if rc == NO_MEMORY:
             raise MemoryError("mlpfast: out of memory in forward")
         return out if rc == DONE else None
+
+    cdef int _dispatch(self, const void* X, void* out, Py_ssize_t n, int n_threads,
+                       bint argmax) noexcept nogil:
+        if self.typenum == cnp.NPY_FLOAT32:
+            return self._run[float](<const float*>X, out, n, n_threads, argmax)
+        return self._run[double](<const double*>X, out, n, n_threads, argmax)
 
     cdef int _run(self, const floating* X, void* out, Py_ssize_t n, int n_threads,
                   bint argmax) noexcept nogil:

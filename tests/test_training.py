@@ -346,3 +346,40 @@ def test_fit_takes_a_memmap_as_it_is(tmp_path):
     b.fit(X.astype(np.float32), y, epochs=2, batch_size=16)
     for p, q in zip(a.params, b.params):
         np.testing.assert_array_equal(p, q)
+
+
+def test_large_predict_releases_the_gil():
+    # engine.Forward runs calls of 2^20 multiply-adds or more without the GIL, so
+    # another Python thread keeps counting through them (holding it, the counter
+    # got 2.5k-5k increments a call; releasing it, 90k-200k)
+    import sys
+    import threading
+    X = np.random.default_rng(0).standard_normal((4000, 300)).astype(np.float32)
+    net = mlpfast.MLP([300, 517, 3], seed=0)
+    count, stop = [0], threading.Event()
+
+    def counter():
+        while not stop.is_set():
+            count[0] += 1
+
+    interval, before = sys.getswitchinterval(), mlpfast.get_num_threads()
+    worker = threading.Thread(target=counter)
+    try:
+        sys.setswitchinterval(1e-4)             # else the GIL passes for 5 ms between calls
+        mlpfast.set_num_threads(1)
+        net.predict(X)
+        worker.start()
+        while count[0] == 0:
+            pass
+        counts = []
+        for _ in range(3):
+            c0 = count[0]
+            net.predict(X)                      # ~620M multiply-adds: tens of ms
+            counts.append(count[0] - c0)
+    finally:
+        stop.set()
+        if worker.is_alive():
+            worker.join()
+        mlpfast.set_num_threads(before)
+        sys.setswitchinterval(interval)
+    assert max(counts) > 30000, counts

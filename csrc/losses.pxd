@@ -3,12 +3,13 @@
 #
 # Design
 # ------
-# * One fused `floating` type; the float32 instance calls expf/log1pf, the
-#   float64 one exp/log1p (the `_exp`, `_log1p` helpers pick at compile time),
-#   but softmax's row max, exponentials and sum come from vmath.h in vector
-#   passes (exp within 6 ulp; see softmax_cross_entropy_rows).
+# * One fused `floating` type.  The exponentials come from vmath.h in vector
+#   passes (exp within 6 ulp): softmax's row max, exponentials and sum (see
+#   softmax_cross_entropy_rows) and the binary loss's σ(z) and log1p(e^-|z|)
+#   (see sigmoid_binary_cross_entropy_rows).
 # * Each row is handled by one `*_row` function that reads Z, writes P and dZ
-#   and returns that row's loss in double (softmax: a block of rows at a time).
+#   and returns that row's loss in double (softmax and the binary loss: a
+#   block of rows at a time).
 #   The cores give each thread a block of rows (`*_rows`), store the row
 #   losses in a caller-provided workspace of N doubles, then add them up
 #   sequentially in row order: no OpenMP reduction, so J, P and dZ are bitwise
@@ -26,8 +27,7 @@
 # * Z may alias P or dZ (each row reads what it needs before writing).
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport fabs, log
-from fmath cimport _exp, _log1p
+from libc.math cimport log
 from libc.float cimport DBL_MAX
 from libc.stdint cimport int64_t
 
@@ -41,6 +41,14 @@ cdef extern from "vmath.h":
     double sum_lanes_f64 "mlpf_sum_lanes_f64"(Py_ssize_t n, const double* P) noexcept nogil
     void expneg_inplace_f32 "mlpf_expneg_inplace_f32"(Py_ssize_t n, float* P) noexcept nogil
     void expneg_inplace_f64 "mlpf_expneg_inplace_f64"(Py_ssize_t n, double* P) noexcept nogil
+    void sigmoid_log1p_f32 "mlpf_sigmoid_log1p_f32"(Py_ssize_t n, const float* Z, float* P,
+                                                    float* Q) noexcept nogil
+    void sigmoid_log1p_f64 "mlpf_sigmoid_log1p_f64"(Py_ssize_t n, const double* Z, double* P,
+                                                    double* Q) noexcept nogil
+
+
+cdef enum:
+    BCE_CHUNK = 256     # elements of the binary loss's vector pass (local buffers)
 
 
 cdef inline int loss_threads(Py_ssize_t N, Py_ssize_t C, int n_threads) noexcept nogil:
@@ -159,34 +167,36 @@ cdef inline double mean_squared_error_core(
     return _mean(N, row_loss, 0.5 * inv_n, False)
 
 
-cdef inline double _sigmoid_bce_row(Py_ssize_t K, floating* dZ, floating* P, const floating* Z,
-                                    const floating* Y, double inv_n) noexcept nogil:
-    cdef Py_ssize_t j
-    cdef floating z, y, e, p
-    cdef double s = 0
-    for j in range(K):
-        z = Z[j]
-        y = Y[j]
-        e = _exp(-fabs(z))                     # in (0, 1]: never overflows
-        if z >= 0:
-            p = 1 / (1 + e)
-            s += <double>z - <double>z * <double>y
-        else:
-            p = e / (1 + e)
-            s -= <double>z * <double>y
-        s += _log1p(e)
-        P[j] = p
-        dZ[j] = <floating>((<double>p - <double>y) * inv_n)
-    return s
-
-
 cdef inline void sigmoid_binary_cross_entropy_rows(
         Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t K, floating* dZ, floating* P,
         const floating* Z, const floating* Y, double* row_loss, double inv_n) noexcept nogil:
-    """Rows [i0, i1) of sigmoid_binary_cross_entropy_core (as softmax_cross_entropy_rows)."""
-    cdef Py_ssize_t i
-    for i in range(i0, i1):
-        row_loss[i] = _sigmoid_bce_row(K, dZ + i * K, P + i * K, Z + i * K, Y + i * K, inv_n)
+    """Rows [i0, i1) of sigmoid_binary_cross_entropy_core (as softmax_cross_entropy_rows):
+    σ(z) and log(1 + e^-|z|) of BCE_CHUNK elements at a time in one vector pass
+    (vmath.h; into local buffers, so Z may alias P or dZ), then per element the
+    loss terms, summed in double row by row, P and dZ."""
+    cdef floating sig[BCE_CHUNK]
+    cdef floating lg[BCE_CHUNK]
+    cdef Py_ssize_t f, j, c, row = i0, col = 0, end = i1 * K
+    cdef floating z, y
+    cdef double s = 0
+    f = i0 * K
+    while f < end:
+        c = end - f if end - f < BCE_CHUNK else BCE_CHUNK
+        if floating is float:
+            sigmoid_log1p_f32(c, Z + f, sig, lg)
+        else:
+            sigmoid_log1p_f64(c, Z + f, sig, lg)
+        for j in range(c):
+            z, y = Z[f + j], Y[f + j]
+            # max(z,0) - z y (exact in double for float32) + log1p(e^-|z|)
+            s += ((<double>z if z > 0 else 0.0) - <double>z * <double>y) + <double>lg[j]
+            P[f + j] = sig[j]
+            dZ[f + j] = <floating>((<double>sig[j] - <double>y) * inv_n)
+            col += 1
+            if col == K:
+                row_loss[row] = s
+                row, col, s = row + 1, 0, 0
+        f += c
 
 
 cdef inline double sigmoid_binary_cross_entropy_core(

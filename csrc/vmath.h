@@ -1,5 +1,5 @@
 /* Vectorisable exp, tanh, sigmoid, softplus and elu rows for the activations (activations.pxd),
- * and softmax's exponentials (losses.pxd).
+ * and the exponentials of softmax and of the binary cross-entropy (losses.pxd).
  *
  * libm's expf / tanhf are scalar calls, so a loop over them cannot use the
  * vector unit; these are branch-free formulas gcc vectorises in each clone

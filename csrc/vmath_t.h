@@ -73,14 +73,18 @@ static inline T F(log1p01)(T e)
     return k * VM_LN2_HI + (log_f + (c + k * VM_LN2_LO));
 }
 
-/* sigmoid(z) = 1/(1 + e^-z), and 1 - sigmoid(z) in *comp, neither cancelling */
-static inline T F(sigmoid2)(T z, T *comp)
+/* sigmoid(z) = 1/(1 + e^-z) from e = e^-|z|, and 1 - sigmoid(z) in *comp,
+ * neither cancelling */
+static inline T F(sigmoid_e)(T z, T e, T *comp)
 {
-    const T a = z < 0 ? -z : z, w = (T)(z >= 0);
-    const T e = F(expneg)(a);
-    const T r = 1 / (1 + e), er = e * r;
+    const T w = (T)(z >= 0), r = 1 / (1 + e), er = e * r;
     *comp = er * w + r * (1 - w);
     return r * w + er * (1 - w);
+}
+
+static inline T F(sigmoid2)(T z, T *comp)
+{
+    return F(sigmoid_e)(z, F(expneg)(z < 0 ? -z : z), comp);
 }
 
 /* Row drivers, A may be Z and D may be G (each element is read before it is
@@ -155,6 +159,18 @@ MLPF_CLONES static double F(sum_lanes)(ptrdiff_t n, const T *P)
 MLPF_CLONES static void F(expneg_inplace)(ptrdiff_t n, T *P)
 {
     for (ptrdiff_t j = 0; j < n; j++) P[j] = F(expneg)(P[j]);
+}
+
+/* The binary cross-entropy's exponentials (losses.pxd): P = sigmoid(z) and
+ * Q = log(1 + e^-|z|) over n elements, both from one e^-|z| */
+MLPF_CLONES static void F(sigmoid_log1p)(ptrdiff_t n, const T *Z, T *P, T *Q)
+{
+    for (ptrdiff_t j = 0; j < n; j++) {
+        T c;
+        const T z = Z[j], e = F(expneg)(z < 0 ? -z : z);
+        P[j] = F(sigmoid_e)(z, e, &c);
+        Q[j] = F(log1p01)(e);
+    }
 }
 
 MLPF_CLONES static void F(elu_rows)(ptrdiff_t rows, ptrdiff_t n, const T *Z, ptrdiff_t ldz,

@@ -40,6 +40,7 @@ static void hash(const void *p, size_t n)
         hash(a, sizeof a);                                                              \
         for (int i = 0; i < N; i++) a[i] = z[i] < 0 ? -z[i] : z[i];                     \
         mlpf_expneg_inplace_##S(N, a); hash(a, sizeof a);                               \
+        mlpf_sigmoid_log1p_##S(N, z, a, t); hash(a, sizeof a); hash(t, sizeof t);       \
         for (int n = 1; n < N; n += 97) {                                               \
             T m = mlpf_max_lanes_##S(n, z); double sum = mlpf_sum_lanes_##S(n, a);      \
             hash(&m, sizeof m); hash(&sum, sizeof sum);                                 \

@@ -274,3 +274,25 @@ def test_read_only_inputs(nat, ref, rng, name):
     J64, _, dZ64 = run(ref, name, as64(Z)[0], ref_target(target))
     assert_loss_close(J, J64, np.float32, k=Z.size)
     assert_close(dZ, dZ64, np.float32, scale=1.0 / 5)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", LOSSES)
+def test_outputs_may_alias_Z(nat, rng, name, dtype):
+    # the cores promise that Z may alias P or dZ (each element is read before it
+    # is written; the binary loss's vector pass works on local buffers)
+    Z, target = make_inputs(rng, name, (300, 257), dtype)
+    J, P, dZ = run(nat, name, Z, target, 2)
+    raw = getattr(nat, name).raw
+    Zd = Z.copy()                                   # dZ is Z
+    if name == "mean_squared_error":
+        assert raw(Zd, Zd, target, 2) == J
+    else:
+        P2 = np.empty_like(Z)
+        assert raw(Zd, P2, Zd, target, 2) == J
+        assert_array_equal(P2, P)
+        Zp, dZ2 = Z.copy(), np.empty_like(Z)        # P is Z
+        assert raw(dZ2, Zp, Zp, target, 2) == J
+        assert_array_equal(Zp, P)
+        assert_array_equal(dZ2, dZ)
+    assert_array_equal(Zd, dZ)

@@ -73,6 +73,35 @@ static inline T F(log1p01)(T e)
     return k * VM_LN2_HI + (log_f + (c + k * VM_LN2_LO));
 }
 
+/* Phi(z), the normal CDF (= erfc(-z/sqrt 2) / 2), and phi(z) = e^{-z^2/2} / sqrt(2 pi)
+ * in *pdf (see vmath.h's tables); both sides are computed on clamped inputs and
+ * blended, so each stays finite and a NaN z passes through the large side */
+static inline T F(normal_cdf)(T z, T *pdf)
+{
+    const T a = z < 0 ? -z : z, w = (T)(a < (T)MLPF_PHI_SPLIT);
+    const T e = F(expneg)((T)0.5 * a * a);
+    const T zs = a < (T)MLPF_PHI_SPLIT ? z : 0, z2 = zs * zs;
+    T s = (T)mlpf_phi_series[VM_PHI_TERMS - 1];
+#pragma GCC unroll 20
+    for (int k = VM_PHI_TERMS - 2; k >= 0; k--) s = s * z2 + (T)mlpf_phi_series[k];
+    const T small = (T)0.5 + (T)mlpf_inv_sqrt2pi * zs * s;
+    const T al = a < (T)MLPF_PHI_SPLIT ? (T)MLPF_PHI_SPLIT : a;
+    const T u0 = (T)MLPF_PHI_SPLIT / al, u = u0 < VM_PHI_LO ? VM_PHI_LO : u0;
+    const T x = (2 * u - (1 + VM_PHI_LO)) / (1 - VM_PHI_LO), x2 = x + x;
+    T b1 = 0, b2 = 0;                            /* Clenshaw */
+#pragma GCC unroll 30
+    for (int k = VM_PHI_DEG; k >= 1; k--) {
+        const T b0 = (T)VM_PHI_CHEB[k] + x2 * b1 - b2;
+        b2 = b1;
+        b1 = b0;
+    }
+    const T g = (T)VM_PHI_CHEB[0] + x * b1 - b2;
+    const T tail = e * (u0 / (T)MLPF_PHI_SPLIT) * g;      /* Phi(-a) */
+    const T big = z < 0 ? tail : 1 - tail;
+    *pdf = (T)mlpf_inv_sqrt2pi * e;
+    return small * w + big * (1 - w);
+}
+
 /* sigmoid(z) = 1/(1 + e^-z) from e = e^-|z|, and 1 - sigmoid(z) in *comp,
  * neither cancelling */
 static inline T F(sigmoid_e)(T z, T e, T *comp)
@@ -120,10 +149,26 @@ VM_MAP_ROWS(tanh_rows, F(tanh)(x))
 VM_MAP_ROWS(sigmoid_rows, F(sigmoid2)(x, &c))
 VM_MAP_ROWS(swish_rows, x * F(sigmoid2)(x, &c))
 VM_MAP_ROWS(softplus_rows, (x > 0 ? x : 0) + F(log1p01)(F(expneg)(x < 0 ? -x : x)))
+VM_MAP_ROWS(gelu_rows, x * F(normal_cdf)(x, &c))
 VM_BACK_ROWS(softplus_back_rows, s)
 VM_BACK_ROWS(swish_back_rows, s * (1 + x * c))
 #undef VM_MAP_ROWS
 #undef VM_BACK_ROWS
+
+/* D = G (Phi(z) + z phi(z)): gelu's derivative */
+MLPF_CLONES static void F(gelu_back_rows)(ptrdiff_t rows, ptrdiff_t n, const T *G, ptrdiff_t ldg,
+                                          const T *Z, ptrdiff_t ldz, T *D, ptrdiff_t ldd)
+{
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        const T *g = G + i * ldg, *z = Z + i * ldz;
+        T *d = D + i * ldd;
+        for (ptrdiff_t j = 0; j < n; j++) {
+            T pdf;
+            const T gj = g[j], x = z[j], cdf = F(normal_cdf)(x, &pdf);
+            d[j] = gj * (cdf + x * pdf);
+        }
+    }
+}
 
 /* Softmax's pieces (losses.pxd), the max and the sum in 8 lanes (lane k: elements
  * k, k + 8, ..., in order; then a fixed tree), so every clone gives the same
@@ -238,3 +283,7 @@ MLPF_CLONES static void F(gelu_tanh_back_rows)(ptrdiff_t rows, ptrdiff_t n, cons
 #undef VM_TANH_ONE
 #undef VM_EXP_CLAMP
 #undef VM_COPYSIGN
+#undef VM_PHI_LO
+#undef VM_PHI_DEG
+#undef VM_PHI_CHEB
+#undef VM_PHI_TERMS

@@ -33,6 +33,8 @@ static void hash(const void *p, size_t n)
         mlpf_elu_rows_##S(1, N, z, N, a, N, (T)1); hash(a, sizeof a);                   \
         mlpf_gelu_tanh_rows_##S(1, N, z, N, a, N, (T)1e3, (T)1.6, (T)0.044715);         \
         hash(a, sizeof a);                                                              \
+        mlpf_gelu_rows_##S(1, N, z, N, a, N); hash(a, sizeof a);                        \
+        mlpf_gelu_back_rows_##S(1, N, g, N, z, N, a, N); hash(a, sizeof a);             \
         mlpf_softplus_back_rows_##S(1, N, g, N, z, N, a, N); hash(a, sizeof a);         \
         mlpf_swish_back_rows_##S(1, N, g, N, z, N, a, N); hash(a, sizeof a);            \
         mlpf_gelu_tanh_back_rows_##S(1, N, g, N, z, N, a, N, (T)1e3, (T)1.6,            \

@@ -25,7 +25,7 @@ def _default():
 
 
 _num_threads = _default()
-_effective = _num_threads  # min(_num_threads, thread_limit()), kept up to date (per call cost)
+_effective = _num_threads  # min(_num_threads, thread_limit()), kept current: predict reads it per call
 
 
 def get_num_threads():

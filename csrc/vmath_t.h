@@ -87,7 +87,10 @@ static inline T F(normal_cdf)(T z, T *pdf)
     const T small = (T)0.5 + (T)mlpf_inv_sqrt2pi * zs * s;
     const T al = a < (T)MLPF_PHI_SPLIT ? (T)MLPF_PHI_SPLIT : a;
     const T u0 = (T)MLPF_PHI_SPLIT / al, u = u0 < VM_PHI_LO ? VM_PHI_LO : u0;
-    const T x = (2 * u - (1 + VM_PHI_LO)) / (1 - VM_PHI_LO), x2 = x + x;
+    /* u in [lo, 1] to x in [-1, 1]; multiplications by constants, not divisions */
+    const double lo = VM_PHI_LO;
+    const T x = u * (T)(2 / (1 - lo)) - (T)((1 + lo) / (1 - lo));
+    const T x2 = x + x;
     T b1 = 0, b2 = 0;                            /* Clenshaw */
 #pragma GCC unroll 30
     for (int k = VM_PHI_DEG; k >= 1; k--) {
@@ -96,7 +99,7 @@ static inline T F(normal_cdf)(T z, T *pdf)
         b1 = b0;
     }
     const T g = (T)VM_PHI_CHEB[0] + x * b1 - b2;
-    const T tail = e * (u0 / (T)MLPF_PHI_SPLIT) * g;      /* Phi(-a) */
+    const T tail = e * (u0 * (T)(1 / MLPF_PHI_SPLIT)) * g; /* Phi(-a) = e g / a */
     const T big = z < 0 ? tail : 1 - tail;
     *pdf = (T)mlpf_inv_sqrt2pi * e;
     return small * w + big * (1 - w);

@@ -21,7 +21,7 @@ cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport isfinite
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t, uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
@@ -62,6 +62,7 @@ cdef enum:
     GATHER_PAR_BYTES = 131072
     FINITE_CHUNK = 65536  # elements a thread checks at a time (teams from 2 chunks)
     NOGIL_MACS = 1 << 20  # Forward releases the GIL from this much work (~10 us)
+    FORWARD_STACK = 16384  # bytes of Forward's two buffers that live on the stack
 
 LOSS_CODES = {"cross_entropy": LOSS_CE, "binary_cross_entropy": LOSS_BCE, "mse": LOSS_MSE}
 OPT_CODES = {"sgd": OPT_SGD, "momentum": OPT_MOMENTUM, "nesterov": OPT_NESTEROV,
@@ -487,11 +488,15 @@ cdef class Forward:
         cdef floating* buf
         cdef floating* cur
         cdef const floating* inp = X
+        cdef char local[FORWARD_STACK + 64]      # small batches: no allocation
         if not all_finite(X, n * self.n_in):
             return DIVERGED
         # two buffers, each starting on a cache line (see _memory.py)
         cdef Py_ssize_t half = (n * self.widest * sizeof(floating) + 63) // 64 * 64
-        if posix_memalign(<void**>&buf, 64, 2 * half) != 0:
+        cdef bint heap = 2 * half > FORWARD_STACK
+        if not heap:
+            buf = <floating*>((<uintptr_t>local + 63) & ~(<uintptr_t>63))
+        elif posix_memalign(<void**>&buf, 64, 2 * half) != 0:
             return NO_MEMORY
         for l in range(self.n_layers):
             if l == last and not argmax:
@@ -507,5 +512,6 @@ cdef class Forward:
             inp = cur
         if rc == 0 and argmax:
             _argmax_rows(n, self.n_out, inp, <int64_t*>out)
-        free(buf)
+        if heap:
+            free(buf)
         return NO_MEMORY if rc != 0 else DONE

@@ -1,7 +1,7 @@
 /* GEMM driver template: included once per dtype by gemm.c with
  *   T        the element type          F(name)  name suffixed with the dtype (name_f32)
  * after gemm_kernels.h.  It defines pack_a, pack_b, the five BLIS loops (block:
- * NC -> KC -> MC, macro_kernel: MR -> NR), the thread worker and mlpf_gemm_<dtype>.
+ * NC -> KC -> MC, macro_kernel: MR -> NR), the thread tasks and mlpf_gemm_<dtype>.
  */
 
 /* A k-major block (kc rows of n contiguous elements, row stride ld) into w-wide
@@ -217,12 +217,22 @@ static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1)
     if (J->epi) J->epi(J->ctx, 0, J->M, n0, n1);
 }
 
-/* Thread t of nth: cells of the plan's pm x pn grid over C, shared out by S. */
-static void F(worker)(const F(job) *J, struct share *S, int t)
+/* What the threads of a call share: the job, its cells (S) and, on the small-M
+ * path, the columns a cell spans. */
+typedef struct {
+    const F(job) *J;
+    struct share *S;
+    ptrdiff_t step;
+} F(task_ctx);
+
+/* Thread t of the packed path: cells of the plan's pm x pn grid over C. */
+static void F(packed_task)(void *ctx, int t)
 {
+    const F(task_ctx) *c = (const F(task_ctx) *)ctx;
+    const F(job) *J = c->J;
     const struct plan *P = &J->P;
     T *bbuf = J->mem + t * (J->blen + J->alen);
-    for (int pos = 0, cell; (cell = share_next(S, t, &pos)) >= 0;) {
+    for (int pos = 0, cell; (cell = share_next(c->S, t, &pos)) >= 0;) {
         ptrdiff_t gi = cell / P->pn, gj = cell % P->pn;
         ptrdiff_t m0 = gi * P->mstep, m1 = m0 + P->mstep < J->M ? m0 + P->mstep : J->M;
         ptrdiff_t n0 = gj * P->nstep, n1 = n0 + P->nstep < J->N ? n0 + P->nstep : J->N;
@@ -231,20 +241,7 @@ static void F(worker)(const F(job) *J, struct share *S, int t)
     }
 }
 
-/* Thread t's part of a call: the packed path's cells, or the small-M path's
- * column strips (cells of step columns). */
-typedef struct {
-    const F(job) *J;
-    struct share *S;
-    ptrdiff_t step;             /* small-M path: columns a cell */
-} F(task_ctx);
-
-static void F(packed_task)(void *ctx, int t)
-{
-    const F(task_ctx) *c = (const F(task_ctx) *)ctx;
-    F(worker)(c->J, c->S, t);
-}
-
+/* Thread t of the small-M path: column strips of step columns. */
 static void F(smallm_task)(void *ctx, int t)
 {
     const F(task_ctx) *c = (const F(task_ctx) *)ctx;

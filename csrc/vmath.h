@@ -1,5 +1,6 @@
-/* Vectorisable exp, tanh, sigmoid, softplus, elu and gelu rows for the activations (activations.pxd),
- * and the exponentials of softmax and of the binary cross-entropy (losses.pxd).
+/* Vectorisable exp, tanh, sigmoid, softplus, elu and gelu rows for the
+ * activations (activations.pxd), and the exponentials of softmax and of the
+ * binary cross-entropy (losses.pxd).
  *
  * libm's expf / tanhf are scalar calls, so a loop over them cannot use the
  * vector unit; these are branch-free formulas gcc vectorises in each clone

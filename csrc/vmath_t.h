@@ -120,9 +120,9 @@ static inline T F(sigmoid2)(T z, T *comp)
 }
 
 /* Row drivers, A may be Z and D may be G (each element is read before it is
- * written).  Forward A = f(Z): tanh, sigmoid, swish z s(z), softplus, elu, gelu_tanh
- * z s(2u) with 2u = c2 (x + k x^3) for z clamped to [-clamp, clamp].  Backward
- * D = G f'(Z): softplus s(z); swish s (1 + z (1-s)); gelu_tanh
+ * written).  Forward A = f(Z): tanh, sigmoid, swish z s(z), softplus, gelu, elu,
+ * gelu_tanh z s(2u) with 2u = c2 (x + k x^3) for z clamped to [-clamp, clamp].
+ * Backward D = G f'(Z): softplus, swish and gelu as above; gelu_tanh
  * s (1 + x du (1-s)), du = c2 (1 + k3 x^2).  (alpha, clamp, c2, k, k3 come
  * from activations.pxd, their one home.) */
 /* A = EXPR(x) for each element x of Z (c: scratch for a complement) */
@@ -136,16 +136,35 @@ MLPF_CLONES static void F(NAME)(ptrdiff_t rows, ptrdiff_t n, const T *Z, ptrdiff
         for (ptrdiff_t j = 0; j < n; j++) { T x = z[j]; a[j] = (EXPR); }              \
     }                                                                                 \
 }
-/* D = G * EXPR(x, c) for each element x of Z, c = 1 - s after s = sigmoid2(x, &c) */
-#define VM_BACK_ROWS(NAME, EXPR)                                                      \
+/* f'(x) of the backward drivers: softplus s; swish s (1 + x (1-s)), s = sigmoid(x);
+ * gelu Phi(x) + x phi(x) */
+static inline T F(softplus_d)(T x)
+{
+    T c;
+    return F(sigmoid2)(x, &c);
+}
+
+static inline T F(swish_d)(T x)
+{
+    T c;
+    const T s = F(sigmoid2)(x, &c);
+    return s * (1 + x * c);
+}
+
+static inline T F(gelu_d)(T x)
+{
+    T pdf;
+    const T cdf = F(normal_cdf)(x, &pdf);
+    return cdf + x * pdf;
+}
+
+/* D = G * DERIV(x) for each element x of Z */
+#define VM_BACK_ROWS(NAME, DERIV)                                                     \
 MLPF_CLONES static void F(NAME)(ptrdiff_t rows, ptrdiff_t n, const T *G, ptrdiff_t ldg, \
                                 const T *Z, ptrdiff_t ldz, T *D, ptrdiff_t ldd) {     \
     for (ptrdiff_t i = 0; i < rows; i++) {                                            \
         const T *g = G + i * ldg, *z = Z + i * ldz; T *d = D + i * ldd;               \
-        for (ptrdiff_t j = 0; j < n; j++) {                                           \
-            T c, gj = g[j], x = z[j], s = F(sigmoid2)(x, &c);                         \
-            d[j] = gj * (EXPR);                                                       \
-        }                                                                             \
+        for (ptrdiff_t j = 0; j < n; j++) d[j] = g[j] * DERIV(z[j]);                  \
     }                                                                                 \
 }
 VM_MAP_ROWS(tanh_rows, F(tanh)(x))
@@ -153,25 +172,11 @@ VM_MAP_ROWS(sigmoid_rows, F(sigmoid2)(x, &c))
 VM_MAP_ROWS(swish_rows, x * F(sigmoid2)(x, &c))
 VM_MAP_ROWS(softplus_rows, (x > 0 ? x : 0) + F(log1p01)(F(expneg)(x < 0 ? -x : x)))
 VM_MAP_ROWS(gelu_rows, x * F(normal_cdf)(x, &c))
-VM_BACK_ROWS(softplus_back_rows, s)
-VM_BACK_ROWS(swish_back_rows, s * (1 + x * c))
+VM_BACK_ROWS(softplus_back_rows, F(softplus_d))
+VM_BACK_ROWS(swish_back_rows, F(swish_d))
+VM_BACK_ROWS(gelu_back_rows, F(gelu_d))
 #undef VM_MAP_ROWS
 #undef VM_BACK_ROWS
-
-/* D = G (Phi(z) + z phi(z)): gelu's derivative */
-MLPF_CLONES static void F(gelu_back_rows)(ptrdiff_t rows, ptrdiff_t n, const T *G, ptrdiff_t ldg,
-                                          const T *Z, ptrdiff_t ldz, T *D, ptrdiff_t ldd)
-{
-    for (ptrdiff_t i = 0; i < rows; i++) {
-        const T *g = G + i * ldg, *z = Z + i * ldz;
-        T *d = D + i * ldd;
-        for (ptrdiff_t j = 0; j < n; j++) {
-            T pdf;
-            const T gj = g[j], x = z[j], cdf = F(normal_cdf)(x, &pdf);
-            d[j] = gj * (cdf + x * pdf);
-        }
-    }
-}
 
 /* Softmax's pieces (losses.pxd), the max and the sum in 8 lanes (lane k: elements
  * k, k + 8, ..., in order; then a fixed tree), so every clone gives the same

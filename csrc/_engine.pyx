@@ -12,6 +12,13 @@ the engine looks for Ctrl-C (with the GIL, every few batches) and stops before
 the update of a step whose loss or gradient is not finite (the weight gradients
 are checked tile by tile in the dW epilogues), leaving the parameters as they
 were.
+
+On two threads a step of enough work takes data parallelism (_half_steps): each
+thread runs half the batch through forward, loss and δ recurrence with its own
+weight gradient, then each sums and updates half the parameters.  Threads that
+split each product instead exchange activations at every layer, which costs
+more here than the work they share.  The Python path sums dW over the same two
+halves (linalg.pxd), so the bits stay those of one thread.
 """
 import numpy as np
 
@@ -19,7 +26,8 @@ from . import _memory
 
 cimport numpy as cnp
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange, threadid
+from openmp cimport omp_get_num_threads
 from libc.math cimport isfinite
 from libc.stdint cimport int64_t, uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc
@@ -30,16 +38,30 @@ cdef extern from "<stdlib.h>" nogil:
 
 from activations cimport activation_backward_rows
 from dropout cimport dropout_rows, splitmix64
-from finite cimport all_finite
+from finite cimport all_finite, flag_set
 from gemm cimport force_simd_path
-from linalg cimport linear_backward_core, linear_forward_core
-from losses cimport (mean_squared_error_core, sigmoid_binary_cross_entropy_core,
-                     softmax_cross_entropy_core)
+from linalg cimport (bias_grad_cols, input_grad_core, linear_backward_core,
+                     linear_forward_core, weight_grad_core)
+from losses cimport (mean_squared_error_core, mean_squared_error_rows,
+                     mean_squared_error_total, sigmoid_binary_cross_entropy_core,
+                     sigmoid_binary_cross_entropy_rows, sigmoid_binary_cross_entropy_total,
+                     softmax_cross_entropy_core, softmax_cross_entropy_rows,
+                     softmax_cross_entropy_total)
 from optim cimport (adagrad_update_core, adam_update_core, momentum_update_core,
                     nesterov_update_core, rmsprop_update_core, sgd_update_core)
 
 cdef extern from "Python.h":
     int PyErr_CheckSignals() except -1
+
+cdef extern from *:
+    """
+    static inline void mlpf_barrier(void) {
+    #ifdef _OPENMP
+    #pragma omp barrier
+    #endif
+    }
+    """
+    void barrier "mlpf_barrier"() noexcept nogil    # of the enclosing OpenMP region
 
 cdef enum:
     LOSS_CE = 0
@@ -57,6 +79,10 @@ cdef enum:
     NO_MEMORY = 2
     INTERRUPTED = 3
     SIGNAL_EVERY = 8     # batches between looks for Ctrl-C
+    # two threads take a batch half each (_half_steps) when each half is one K block
+    # of the GEMM (KC, f64 AVX-512: so dW₀ + dW₁ has the bits of one product)
+    HALF_ROWS = 128
+    HALF_MACS = 1 << 18  # ... and the forward pass of a batch is this much work (~5 us)
     # a team gathers a batch of this many bytes or more: its rows come from
     # anywhere in X (memory, not cache), so a second core's misses overlap
     GATHER_PAR_BYTES = 131072
@@ -94,32 +120,43 @@ cdef struct Optim:
     void* params[2]
     void* grads[2]
     Py_ssize_t size[2]
+    Py_ssize_t itemsize              # of the dtype: 4 or 8
+
+
+cdef inline void _update(Optim* o, int i, Py_ssize_t lo, Py_ssize_t hi, long t, int n_threads,
+                         floating* _dtype) noexcept nogil:
+    """Optimizer.step on elements [lo, hi) of buffer i (0: weights, with AdamW's decay;
+    1: biases and γ)."""
+    cdef floating* p = <floating*>o.params[i] + lo
+    cdef floating* g = <floating*>o.grads[i] + lo
+    cdef floating* s0 = NULL
+    cdef floating* s1 = NULL
+    cdef Py_ssize_t n = hi - lo
+    if n <= 0:
+        return
+    if o.state[i][0] != NULL:
+        s0 = <floating*>o.state[i][0] + lo
+    if o.state[i][1] != NULL:
+        s1 = <floating*>o.state[i][1] + lo
+    if o.kind == OPT_SGD:
+        sgd_update_core(n, p, g, o.lr, n_threads)
+    elif o.kind == OPT_MOMENTUM:
+        momentum_update_core(n, p, s0, g, o.lr, o.h1, n_threads)
+    elif o.kind == OPT_NESTEROV:
+        nesterov_update_core(n, p, s0, g, o.lr, o.h1, n_threads)
+    elif o.kind == OPT_ADAGRAD:
+        adagrad_update_core(n, p, s0, g, o.lr, o.h1, n_threads)
+    elif o.kind == OPT_RMSPROP:
+        rmsprop_update_core(n, p, s0, g, o.lr, o.h1, o.h2, n_threads)
+    else:
+        adam_update_core(n, p, s0, s1, g, o.lr, o.h1, o.h2, o.h3, t,
+                         o.decay if i == 0 else 0.0, n_threads)
 
 
 cdef inline void _step(Optim* o, long t, int n_threads, floating* _dtype) noexcept nogil:
-    """One update of both buffers (weights first, with AdamW's decay), as Optimizer.step."""
-    cdef int i
-    cdef floating* p
-    cdef floating* g
-    for i in range(2):
-        p, g = <floating*>o.params[i], <floating*>o.grads[i]
-        if o.kind == OPT_SGD:
-            sgd_update_core(o.size[i], p, g, o.lr, n_threads)
-        elif o.kind == OPT_MOMENTUM:
-            momentum_update_core(o.size[i], p, <floating*>o.state[i][0], g, o.lr, o.h1,
-                                 n_threads)
-        elif o.kind == OPT_NESTEROV:
-            nesterov_update_core(o.size[i], p, <floating*>o.state[i][0], g, o.lr, o.h1,
-                                 n_threads)
-        elif o.kind == OPT_ADAGRAD:
-            adagrad_update_core(o.size[i], p, <floating*>o.state[i][0], g, o.lr, o.h1, n_threads)
-        elif o.kind == OPT_RMSPROP:
-            rmsprop_update_core(o.size[i], p, <floating*>o.state[i][0], g, o.lr, o.h1, o.h2,
-                                n_threads)
-        else:
-            adam_update_core(o.size[i], p, <floating*>o.state[i][0], <floating*>o.state[i][1],
-                             g, o.lr, o.h1, o.h2, o.h3, t, o.decay if i == 0 else 0.0,
-                             n_threads)
+    """One update of both buffers (weights first), as Optimizer.step."""
+    _update(o, 0, 0, o.size[0], t, n_threads, _dtype)
+    _update(o, 1, 0, o.size[1], t, n_threads, _dtype)
 
 
 cdef inline bint all_finite_threads(const floating* x, Py_ssize_t n,
@@ -158,6 +195,14 @@ cdef inline void _gather(Py_ssize_t rows, Py_ssize_t m, floating* out, const flo
             o[j] = s[j]
 
 
+cdef int _interrupted(object interrupt) except -1 nogil:
+    """1 when the user asked to stop (interrupt.requested); raises on a pending signal
+    (Ctrl-C without the handler).  Takes the GIL for the look."""
+    with gil:
+        PyErr_CheckSignals()
+        return 1 if interrupt.requested else 0
+
+
 cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const void* T,
                 Py_ssize_t t_width, int loss_kind, const int64_t* order, Py_ssize_t n,
                 Py_ssize_t batch, floating* Xb, void* Tb, floating* P, double* row_loss,
@@ -173,13 +218,9 @@ cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const 
     with nogil:
         start = 0
         while start < n:
-            if steps[0] % SIGNAL_EVERY == 0 and steps[0] > 0:
-                with gil:
-                    PyErr_CheckSignals()
-                    if interrupt.requested:
-                        status = INTERRUPTED
-                if status != DONE:
-                    break
+            if steps[0] % SIGNAL_EVERY == 0 and steps[0] > 0 and _interrupted(interrupt):
+                status = INTERRUPTED
+                break
             rows = batch if n - start > batch else n - start
             _gather(rows, m0, Xb, X, order + start, n_threads)
             if loss_kind == LOSS_CE:         # one label a row
@@ -280,6 +321,224 @@ cdef inline int _layer_backward(Layer* L, int l, floating* Xb, Py_ssize_t rows, 
     return rc
 
 
+cdef struct Halves:
+    # what the two halves of a data-parallel run of steps share (see _half_steps)
+    Layer* L
+    int n_layers, loss_kind
+    const void* X                # the data set: X (n, m0), T (n, t_width) or labels (n,)
+    const void* T
+    Py_ssize_t m0, t_width, n, batch
+    const int64_t* order         # the epoch's order of the rows of X
+    void* Xb                     # the gathered batch (batch, m0), its targets, the loss's P
+    void* Tb
+    void* P
+    double* row_loss
+    void* part                   # the second half's weight gradients, laid out as grads[0]
+    double l2, rate
+    uint64_t epoch_seed
+    Optim* opt
+    int nonfinite                # set by either half: a gradient holds a NaN or inf
+    int no_memory                # set by either half: a GEMM could not allocate
+    Py_ssize_t start             # a run of `count` steps from batch `start`, after `steps`
+    long steps
+    int count
+    int status                   # the run's outcome, its steps done and its loss sum
+    long done
+    double total
+
+
+cdef inline void _share(Py_ssize_t n, int t, Py_ssize_t unit, Py_ssize_t* lo,
+                        Py_ssize_t* hi) noexcept nogil:
+    """Half t of [0, n), cut at a multiple of unit (a cache line of elements)."""
+    cdef Py_ssize_t cut = min(n, ((n + 1) // 2 + unit - 1) // unit * unit)
+    lo[0] = 0 if t == 0 else cut
+    hi[0] = cut if t == 0 else n
+
+
+cdef int _half_pass(Halves* s, int t, Py_ssize_t rows, const int64_t* order, uint64_t seed0,
+                    floating* _dtype) noexcept nogil:
+    """Half t of a batch (rows [0, h) or [h, rows), h = ⌈rows/2⌉): gather, forward, loss
+    rows, δ rows, and the half's weight gradients (half 0 into grads[0], half 1 into
+    s.part); the bias gradients are left to _half_reduce.  Returns 0, or -1 (memory)."""
+    cdef Layer* L = s.L
+    cdef int l, nl = s.n_layers, rc = 0
+    cdef Layer* last = &L[nl - 1]
+    cdef Layer* p
+    cdef Py_ssize_t h = (rows + 1) // 2, i, off
+    cdef Py_ssize_t r0 = 0 if t == 0 else h, r1 = h if t == 0 else rows, nr = r1 - r0
+    cdef Py_ssize_t m = last.n_out
+    cdef double inv_n = 1.0 / rows
+    cdef const floating* inp
+    cdef floating* d_out = <floating*>(last.delta if last.kind == 0 else last.dA)
+    cdef floating* G
+    if nr == 0:
+        return 0
+    _gather(nr, s.m0, <floating*>s.Xb + r0 * s.m0, <const floating*>s.X, order + r0, 1)
+    if s.loss_kind == LOSS_CE:
+        for i in range(r0, r1):
+            (<int64_t*>s.Tb)[i] = (<const int64_t*>s.T)[order[i]]
+    else:
+        _gather(nr, s.t_width, <floating*>s.Tb + r0 * s.t_width, <const floating*>s.T,
+                order + r0, 1)
+    inp = <floating*>s.Xb + r0 * s.m0
+    for l in range(nl):                        # forward
+        off = r0 * L[l].n_out
+        rc |= linear_forward_core(nr, L[l].n_in, L[l].n_out, <floating*>L[l].Z + off,
+                                  NULL if L[l].A == L[l].Z else <floating*>L[l].A + off, inp,
+                                  <floating*>L[l].W, <floating*>L[l].b, L[l].kind,
+                                  <floating*>L[l].gamma, 1)
+        inp = <floating*>L[l].A + off
+        if s.rate > 0 and l < nl - 1:          # row i's mask from seed + i·n_out
+            dropout_rows(nr, L[l].n_out, <floating*>L[l].D + r0 * L[l].n_out, inp, s.rate,
+                         splitmix64(seed0 + l) + <uint64_t>(r0 * L[l].n_out), 1)
+            inp = <floating*>L[l].D + r0 * L[l].n_out
+    if s.loss_kind == LOSS_CE:                 # the loss: ∂J/∂A_L
+        softmax_cross_entropy_rows(r0, r1, m, d_out, <floating*>s.P, <floating*>last.A,
+                                   <int64_t*>s.Tb, s.row_loss, inv_n)
+    elif s.loss_kind == LOSS_BCE:
+        sigmoid_binary_cross_entropy_rows(r0, r1, m, d_out, <floating*>s.P, <floating*>last.A,
+                                          <floating*>s.Tb, s.row_loss, inv_n)
+    else:
+        mean_squared_error_rows(r0, r1, m, d_out, <floating*>last.A, <floating*>s.Tb,
+                                s.row_loss, inv_n)
+    if last.kind != 0:                         # δ_L = ∂J/∂A_L ⊙ f'(Z_L)
+        activation_backward_rows(last.kind, nr, m, d_out + r0 * m, <floating*>last.Z + r0 * m,
+                                 <floating*>last.A + r0 * m, <floating*>last.delta + r0 * m,
+                                 <floating*>last.gamma, NULL, 1)
+    for l in range(nl - 1, -1, -1):            # the δ recurrence
+        inp = <floating*>s.Xb if l == 0 else <floating*>(L[l - 1].D if s.rate > 0
+                                                          else L[l - 1].A)
+        G = <floating*>L[l].dW
+        if t == 1:
+            G = <floating*>s.part + (G - <floating*>s.opt.grads[0])
+        rc |= weight_grad_core(nr, L[l].n_in, L[l].n_out, G, NULL, inp + r0 * L[l].n_in,
+                               <floating*>L[l].W, <floating*>L[l].delta + r0 * L[l].n_out,
+                               0.0, NULL, 1, False)
+        if l == 0:
+            break
+        p = &L[l - 1]
+        rc |= input_grad_core(nr, L[l].n_in, L[l].n_out, <floating*>p.delta + r0 * p.n_out,
+                              <floating*>L[l].W, <floating*>L[l].delta + r0 * L[l].n_out,
+                              p.kind, <floating*>p.Z + r0 * p.n_out,
+                              <floating*>p.A + r0 * p.n_out, 1)
+        if s.rate > 0:
+            dropout_rows(nr, p.n_out, <floating*>p.delta + r0 * p.n_out,
+                         <floating*>p.delta + r0 * p.n_out, s.rate,
+                         splitmix64(seed0 + (l - 1)) + <uint64_t>(r0 * p.n_out), 1)
+    return rc
+
+
+cdef void _half_reduce(Halves* s, int t, Py_ssize_t rows, floating* _dtype) noexcept nogil:
+    """Share t of the gradients, once both halves have passed: dW = dW₀ + dW₁ + l2 W
+    over share t of grads[0], db = Σ_rows δ over half t of each layer's columns; sets
+    s.nonfinite when one of them is a NaN or inf."""
+    cdef Py_ssize_t unit = 64 // sizeof(floating), lo, hi, i, c0, c1
+    cdef floating* G = <floating*>s.opt.grads[0]
+    cdef const floating* P1 = <floating*>s.part
+    cdef const floating* W = <floating*>s.opt.params[0]
+    cdef floating l2 = <floating>s.l2
+    cdef int l
+    cdef Layer* L = s.L
+    _share(s.opt.size[0], t, unit, &lo, &hi)
+    if (rows + 1) // 2 < rows:                 # a second half (one row has none)
+        for i in range(lo, hi):
+            G[i] = G[i] + P1[i]
+    if s.l2 != 0:                              # as the dW epilogue
+        for i in range(lo, hi):
+            G[i] += l2 * W[i]
+    if not all_finite(G + lo, hi - lo):
+        flag_set(&s.nonfinite)
+    for l in range(s.n_layers):
+        _share(L[l].n_out, t, unit, &c0, &c1)
+        if c1 > c0:
+            bias_grad_cols(<floating*>L[l].db, <floating*>L[l].delta, L[l].n_out, rows, c0, c1)
+            if not all_finite(<floating*>L[l].db + c0, c1 - c0):
+                flag_set(&s.nonfinite)
+
+
+cdef void _half_steps(Halves* s, int t, int nt, floating* _dtype) noexcept nogil:
+    """Thread t of nt (1 or 2) runs its halves of s.count steps from batch s.start:
+    both passes, then both reductions and updates, with a barrier between."""
+    cdef int k, status = DONE, u
+    cdef long done = 0, step
+    cdef Py_ssize_t start, rows, unit = 64 // sizeof(floating), lo, hi
+    cdef double loss, total = s.total
+    cdef int rc
+    for k in range(s.count):
+        start = s.start + k * s.batch
+        rows = s.batch if s.n - start > s.batch else s.n - start
+        step = s.steps + k
+        if t == 0:
+            s.nonfinite = 0                     # nobody reads it before the next barrier
+        rc, u = 0, t
+        while u < 2:                           # seed as training.dropout_seeds
+            rc |= _half_pass(s, u, rows, s.order + start,
+                             s.epoch_seed + <uint64_t>(step * s.n_layers), _dtype)
+            u += nt
+        if rc != 0:
+            flag_set(&s.no_memory)
+        barrier()
+        if s.no_memory:
+            status = NO_MEMORY
+            break
+        if s.loss_kind == LOSS_CE:
+            loss = softmax_cross_entropy_total(rows, s.row_loss)
+        elif s.loss_kind == LOSS_BCE:
+            loss = sigmoid_binary_cross_entropy_total(rows, s.row_loss)
+        else:
+            loss = mean_squared_error_total(rows, s.row_loss)
+        if not isfinite(loss):
+            status = DIVERGED
+            break
+        u = t
+        while u < 2:
+            _half_reduce(s, u, rows, _dtype)
+            u += nt
+        barrier()
+        if s.nonfinite:                        # an update would make parameters inf or nan
+            status = DIVERGED
+            break
+        u = t
+        while u < 2:                           # the shares this thread reduced
+            _share(s.opt.size[0], u, unit, &lo, &hi)
+            _update(s.opt, 0, lo, hi, s.opt.t + step + 1, 1, _dtype)
+            _share(s.opt.size[1], u, unit, &lo, &hi)
+            _update(s.opt, 1, lo, hi, s.opt.t + step + 1, 1, _dtype)
+            u += nt
+        barrier()                              # the next forward reads both shares
+        total += loss * rows
+        done += 1
+    if t == 0:
+        s.status, s.done, s.total = status, done, total
+
+
+cdef int _halves_epoch(Halves* s, object interrupt, double* total,
+                       long* steps) except -1:
+    """The epoch of s in data-parallel runs of SIGNAL_EVERY steps on two threads, with a
+    look for Ctrl-C between runs."""
+    cdef int status = DONE
+    cdef Py_ssize_t start = 0
+    with nogil:
+        while start < s.n:
+            if steps[0] > 0 and _interrupted(interrupt):
+                status = INTERRUPTED
+                break
+            s.start, s.steps, s.total = start, steps[0], total[0]
+            s.count = <int>min(<Py_ssize_t>SIGNAL_EVERY, (s.n - start + s.batch - 1) // s.batch)
+            with parallel(num_threads=2):
+                if s.opt.itemsize == sizeof(float):
+                    _half_steps(s, threadid(), omp_get_num_threads(), <float*>NULL)
+                else:
+                    _half_steps(s, threadid(), omp_get_num_threads(), <double*>NULL)
+            steps[0] += s.done
+            total[0] = s.total
+            start += s.done * s.batch
+            if s.status != DONE:
+                status = s.status
+                break
+    return status
+
+
 cdef inline void _argmax_rows(Py_ssize_t n, Py_ssize_t m, const floating* A,
                               int64_t* out) noexcept nogil:
     """out_i = the first j of the largest A_ij (a NaN counts as largest, as in
@@ -338,6 +597,7 @@ def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_thr
     cdef Py_ssize_t n = X.shape[0], rows = min(batch_size, n)
     cdef Layer* L = <Layer*>malloc(n_layers * sizeof(Layer))
     cdef Optim o
+    cdef Halves h
     cdef double total = 0
     cdef long steps = 0
     if L == NULL:
@@ -371,11 +631,25 @@ def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_thr
         for i in range(2):
             o.params[i], o.grads[i], o.size[i] = (_ptr(net.params[i]), _ptr(net.grads[i]),
                                                   net.params[i].shape[0])
-            slots = [opt.state[i][s] for s in opt.slots] + [None, None]
+            slots = [opt.state[i][k] for k in opt.slots] + [None, None]
             o.state[i][0], o.state[i][1] = _ptr(slots[0]), _ptr(slots[1])
         t_width = T.shape[1] if T.ndim == 2 else 1      # values per target row
         loss_kind = LOSS_CODES[net.loss.name]
-        if dtype == np.float32:
+        o.itemsize = dtype.itemsize
+        if (n_threads > 1 and rows // 2 <= HALF_ROWS
+                and rows * sum(layer.n_in * layer.n_out for layer in net.layers) >= HALF_MACS
+                and not any(layer.is_prelu for layer in net.layers)):
+            part = _memory.empty_like(net.grads[0])
+            keep.append(part)
+            h.L, h.n_layers, h.loss_kind = L, n_layers, loss_kind
+            h.X, h.m0, h.T, h.t_width = _ptr(X), X.shape[1], _ptr(T), t_width
+            h.n, h.batch, h.order = n, batch_size, <int64_t*>_ptr(order)
+            h.Xb, h.Tb, h.P, h.row_loss = _ptr(Xb), _ptr(Tb), _ptr(P), <double*>_ptr(row_loss)
+            h.part, h.l2, h.rate = _ptr(part), net.l2, net.dropout
+            h.epoch_seed, h.opt = epoch_seed, &o
+            h.nonfinite = h.no_memory = 0
+            status = _halves_epoch(&h, interrupt, &total, &steps)
+        elif dtype == np.float32:
             status = _epoch[float](L, n_layers, <float*>_ptr(X), X.shape[1], _ptr(T),
                                    t_width, loss_kind, <int64_t*>_ptr(order), n, batch_size,
                                    <float*>_ptr(Xb), _ptr(Tb), <float*>_ptr(P),

@@ -17,26 +17,29 @@ cdef extern from "gemm.h" nogil:
     const char* mlpf_simd_name(int path)
     int mlpf_gemm_f32(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                       const float* A, ptrdiff_t lda, const float* B, ptrdiff_t ldb,
-                      float* C, ptrdiff_t ldc, int accumulate, int n_threads, int handoff,
+                      float* C, ptrdiff_t ldc, int accumulate, ptrdiff_t ks, int n_threads,
+                      int handoff,
                       mlpf_epilogue epi, void* ctx)
     int mlpf_gemm_f64(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                       const double* A, ptrdiff_t lda, const double* B, ptrdiff_t ldb,
-                      double* C, ptrdiff_t ldc, int accumulate, int n_threads, int handoff,
+                      double* C, ptrdiff_t ldc, int accumulate, ptrdiff_t ks, int n_threads,
+                      int handoff,
                       mlpf_epilogue epi, void* ctx)
 
 
 cdef inline int gemm_core(bint trans_a, bint trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                           const floating* A, ptrdiff_t lda, const floating* B, ptrdiff_t ldb,
                           floating* C, ptrdiff_t ldc, bint accumulate, int n_threads,
-                          mlpf_epilogue epi, void* ctx, bint handoff=False) noexcept nogil:
+                          mlpf_epilogue epi, void* ctx, bint handoff=False,
+                          ptrdiff_t ks=0) noexcept nogil:
     """C (M, N) = op(A) op(B) (+ C); epi(ctx, rectangle) on each finished rectangle of C.
     handoff: threads from the hand-off team (team.h; inference), else OpenMP."""
     if floating is float:
         return mlpf_gemm_f32(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc,
-                             accumulate, n_threads, handoff, epi, ctx)
+                             accumulate, ks, n_threads, handoff, epi, ctx)
     else:
         return mlpf_gemm_f64(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc,
-                             accumulate, n_threads, handoff, epi, ctx)
+                             accumulate, ks, n_threads, handoff, epi, ctx)
 
 
 cdef inline list simd_paths():

@@ -84,7 +84,7 @@ static void F(pack_b)(int tb, const T *B, ptrdiff_t ldb, ptrdiff_t p0, ptrdiff_t
 typedef struct {
     const F(kdesc) *d;
     int ta, tb, accumulate, direct;
-    ptrdiff_t M, N, K, lda, ldb, ldc;
+    ptrdiff_t M, N, K, ks, lda, ldb, ldc;
     const T *A, *B;
     T *C;
     mlpf_epilogue epi;
@@ -93,6 +93,13 @@ typedef struct {
     T *mem;                     /* per thread: packed B panel (blen), then A block (alen) */
     ptrdiff_t blen, alen;
 } F(job);
+
+/* The length of the K block from pc: KC, cut at K and at the split ks. */
+static inline ptrdiff_t F(kblock)(const F(job) *J, ptrdiff_t pc)
+{
+    const ptrdiff_t end = pc < J->ks ? J->ks : J->K;
+    return end - pc < J->d->kc ? end - pc : J->d->kc;
+}
 
 /* The two inner loops over one MC x NC block: each MR-row micro-panel of A
  * (MR x KC, kept in L1) meets every NR-column micro-panel of the B panel (KC x NC,
@@ -160,8 +167,8 @@ static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, 
     for (ptrdiff_t jc = n0; jc < n1; jc += J->P.nc) {
         const ptrdiff_t ncur = n1 - jc < J->P.nc ? n1 - jc : J->P.nc;
         const ptrdiff_t npanels = cdiv(ncur, nr);
-        for (ptrdiff_t pc = 0; pc < J->K; pc += d->kc) {
-            const ptrdiff_t kc = J->K - pc < d->kc ? J->K - pc : d->kc;
+        for (ptrdiff_t pc = 0, kc; pc < J->K; pc += kc) {
+            kc = F(kblock)(J, pc);
             const int first = pc == 0 && !J->accumulate, last = pc + kc == J->K;
 
             if (!b_inplace)
@@ -192,8 +199,8 @@ static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1)
     const F(kdesc) *d = J->d;
     const int vl = d->vl;
     const ptrdiff_t sai = J->ta ? 1 : J->lda, sak = J->ta ? J->lda : 1;
-    for (ptrdiff_t pc = 0; pc < J->K; pc += d->kc) {
-        const ptrdiff_t kc = J->K - pc < d->kc ? J->K - pc : d->kc;
+    for (ptrdiff_t pc = 0, kc; pc < J->K; pc += kc) {
+        kc = F(kblock)(J, pc);
         const int first = pc == 0 && !J->accumulate;
         const T *b = J->B + pc * J->ldb;
         for (ptrdiff_t i0 = 0; i0 < J->M;) {
@@ -254,7 +261,8 @@ static void F(smallm_task)(void *ctx, int t)
 
 int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                  const T *A, ptrdiff_t lda, const T *B, ptrdiff_t ldb, T *C, ptrdiff_t ldc,
-                 int accumulate, int n_threads, int handoff, mlpf_epilogue epi, void *ctx)
+                 int accumulate, ptrdiff_t ks, int n_threads, int handoff, mlpf_epilogue epi,
+                 void *ctx)
 {
     const F(kdesc) *d = &F(kdescs)[mlpf_simd_get()];
     F(job) J;
@@ -263,12 +271,12 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
      * row against A read in place (the small-M path, M = 1).  Each element is
      * the same fma chain (fma(a, b, acc) = fma(b, a, acc)), so the same bits. */
     if (N == 1 && M > 1 && ldc == 1 && trans_a && !trans_b && !epi && d->sm[0][0])
-        return F(mlpf_gemm)(1, 0, 1, M, K, B, ldb, A, lda, C, M, accumulate, n_threads,
+        return F(mlpf_gemm)(1, 0, 1, M, K, B, ldb, A, lda, C, M, accumulate, ks, n_threads,
                             handoff, NULL, NULL);
     if (!trans_b && d->sm[0][0] &&
         (M <= SMALLM || (N <= d->vl && (double)M * (double)N * (double)K <= DIRECT_MNK))) {
         J.d = d; J.ta = trans_a; J.tb = 0; J.accumulate = accumulate;
-        J.M = M; J.N = N; J.K = K; J.A = A; J.lda = lda; J.B = B; J.ldb = ldb;
+        J.M = M; J.N = N; J.K = K; J.ks = ks > 0 && ks < K ? ks : 0; J.A = A; J.lda = lda; J.B = B; J.ldb = ldb;
         J.C = C; J.ldc = ldc; J.epi = epi; J.ctx = ctx;
         /* threads split N into cells of whole cache lines, shared out by S */
         int nt = (n_threads > 1 && 2.0 * M * N * K >= SMALLM_PAR_FLOPS) ? n_threads : 1;
@@ -288,7 +296,7 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
     }
     plan_gemm(&J.P, M, N, K, d->mr, d->nr, d->mc, d->nc, n_threads);
     J.d = d; J.ta = trans_a; J.tb = trans_b; J.accumulate = accumulate;
-    J.M = M; J.N = N; J.K = K; J.A = A; J.lda = lda; J.B = B; J.ldb = ldb;
+    J.M = M; J.N = N; J.K = K; J.ks = ks > 0 && ks < K ? ks : 0; J.A = A; J.lda = lda; J.B = B; J.ldb = ldb;
     J.C = C; J.ldc = ldc; J.epi = epi; J.ctx = ctx; J.direct = J.P.direct;
 
     /* all packing memory of this call in one aligned block, one slice per thread */

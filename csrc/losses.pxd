@@ -128,7 +128,13 @@ cdef inline double softmax_cross_entropy_core(
         for t in prange(nt, schedule='static', num_threads=nt):
             softmax_cross_entropy_rows(N * t // nt, N * (t + 1) // nt, C, dZ, P, Z, labels,
                                        row_loss, inv_n)
-    return _mean(N, row_loss, inv_n, True)
+    return softmax_cross_entropy_total(N, row_loss)
+
+
+cdef inline double softmax_cross_entropy_total(Py_ssize_t N,
+                                               const double* row_loss) noexcept nogil:
+    """J from the row losses of softmax_cross_entropy_rows: their mean, saturated at DBL_MAX."""
+    return _mean(N, row_loss, 1.0 / N, True)
 
 
 cdef inline double _mse_row(Py_ssize_t M, floating* dZ, const floating* Z, const floating* Y,
@@ -164,7 +170,13 @@ cdef inline double mean_squared_error_core(
         for t in prange(nt, schedule='static', num_threads=nt):
             mean_squared_error_rows(N * t // nt, N * (t + 1) // nt, M, dZ, Z, Y, row_loss,
                                     inv_n)
-    return _mean(N, row_loss, 0.5 * inv_n, False)
+    return mean_squared_error_total(N, row_loss)
+
+
+cdef inline double mean_squared_error_total(Py_ssize_t N,
+                                            const double* row_loss) noexcept nogil:
+    """J from the row losses of mean_squared_error_rows: half their mean."""
+    return _mean(N, row_loss, 0.5 / N, False)
 
 
 cdef inline void sigmoid_binary_cross_entropy_rows(
@@ -213,4 +225,11 @@ cdef inline double sigmoid_binary_cross_entropy_core(
         for t in prange(nt, schedule='static', num_threads=nt):
             sigmoid_binary_cross_entropy_rows(N * t // nt, N * (t + 1) // nt, K, dZ, P, Z, Y,
                                               row_loss, inv_n)
-    return _mean(N, row_loss, inv_n, True)
+    return sigmoid_binary_cross_entropy_total(N, row_loss)
+
+
+cdef inline double sigmoid_binary_cross_entropy_total(Py_ssize_t N,
+                                                      const double* row_loss) noexcept nogil:
+    """J from the row losses of sigmoid_binary_cross_entropy_rows: their mean, saturated
+    at DBL_MAX."""
+    return _mean(N, row_loss, 1.0 / N, True)

@@ -157,6 +157,24 @@ def test_gemm_transposes_agree_bitwise(nat, rng, path, dtype):
         np.testing.assert_array_equal(native(nat, a, b, ta, tb, 2), want)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("N", [1, 2, 17, 64, 255])
+@pytest.mark.parametrize("n_threads", THREADS)
+def test_weight_gradient_is_the_sum_of_its_batch_halves(nat, path, rng, dtype, N, n_threads):
+    """dW = X₀ᵀdZ₀ + X₁ᵀdZ₁ bitwise, for the rows [0, ⌈N/2⌉) and the rest, each half
+    one K block (≤ 128 rows): what lets the engine give each thread half a batch."""
+    K, M = 37, 131                  # M: ragged NR panels on every path
+    X, dZ = random_array(rng, (N, K), dtype), random_array(rng, (N, M), dtype)
+    W = random_array(rng, (K, M), dtype)
+    dW, db = np.empty_like(W), np.empty(M, dtype)
+    nat.linear_backward(dW, db, None, X, W, dZ, n_threads=n_threads)
+    h = (N + 1) // 2
+    halves = native(nat, X[:h], dZ[:h], True, False)
+    if h < N:
+        halves = halves + native(nat, X[h:], dZ[h:], True, False)
+    np.testing.assert_array_equal(dW, halves)
+
+
 # ---------------------------------------------------------------- small M
 
 # N around every strip width of the small-M kernels (1..16 vectors of 4..16

@@ -70,6 +70,29 @@ def test_engine_results_do_not_depend_on_thread_count(m, width, dtype):
             np.testing.assert_array_equal(p, q)
 
 
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("batch_size,dropout", [(1, 0.0), (2, 0.0), (17, 0.2), (255, 0.0)])
+def test_engine_on_two_threads_agrees_with_the_python_path(optimizer, dtype, batch_size,
+                                                          dropout):
+    """Two threads take half a batch each (no prelu, halves of ≤ 128 rows): the same
+    bits as the Python path, whose weight gradients sum the same two halves."""
+    X, y = _data(n=300)
+    engine_net, python_net = _twins(activation=["tanh", "relu"], dropout=dropout, dtype=dtype)
+    options = dict(epochs=2, batch_size=batch_size, optimizer=optimizer, learning_rate=1e-2)
+    before = mlpfast.get_num_threads()
+    try:
+        mlpfast.set_num_threads(2)
+        h1 = engine_net.fit(X, y, engine=True, **options)
+        mlpfast.set_num_threads(1)
+        h2 = python_net.fit(X, y, engine=False, **options)
+    finally:
+        mlpfast.set_num_threads(before)
+    assert h1.loss == h2.loss
+    for p, q in zip(engine_net.params, python_net.params):
+        np.testing.assert_array_equal(p, q)
+
+
 def test_seeded_fit_is_reproducible_and_seeds_differ():
     X, y = _data()
     runs = []

@@ -195,6 +195,46 @@ cdef inline void _gather(Py_ssize_t rows, Py_ssize_t m, floating* out, const flo
             o[j] = s[j]
 
 
+cdef inline void _gather_batch(Py_ssize_t r0, Py_ssize_t rows, Py_ssize_t m0, floating* Xb,
+                               const floating* X, void* Tb, const void* T, Py_ssize_t t_width,
+                               int loss_kind, const int64_t* order,
+                               int n_threads) noexcept nogil:
+    """Rows [r0, r0 + rows) of the batch whose order is `order`: rows of X into Xb
+    and of the targets T (labels for LOSS_CE, else rows of t_width values) into Tb."""
+    cdef Py_ssize_t i
+    _gather(rows, m0, Xb + r0 * m0, X, order + r0, n_threads)
+    if loss_kind == LOSS_CE:                   # one label a row
+        for i in range(r0, r0 + rows):
+            (<int64_t*>Tb)[i] = (<const int64_t*>T)[order[i]]
+    else:
+        _gather(rows, t_width, <floating*>Tb + r0 * t_width, <const floating*>T, order + r0, 1)
+
+
+cdef inline int _forward_rows(Layer* L, int n_layers, Py_ssize_t r0, Py_ssize_t rows,
+                              const floating* X, double rate, uint64_t seed0,
+                              int n_threads) noexcept nogil:
+    """Rows [r0, r0 + rows) of the batch through every layer: Z, A and, with dropout,
+    D of the hidden layers (row i's mask from layer l's seed + i·n_out, so any split
+    of the rows draws the same masks).  X points at row r0.  Returns 0, or -1
+    (memory)."""
+    cdef int l
+    cdef Py_ssize_t off
+    cdef const floating* inp = X
+    for l in range(n_layers):
+        off = r0 * L[l].n_out
+        if linear_forward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].Z + off,
+                               NULL if L[l].A == L[l].Z else <floating*>L[l].A + off, inp,
+                               <floating*>L[l].W, <floating*>L[l].b, L[l].kind,
+                               <floating*>L[l].gamma, n_threads) != 0:
+            return -1
+        inp = <floating*>L[l].A + off
+        if rate > 0 and l < n_layers - 1:
+            dropout_rows(rows, L[l].n_out, <floating*>L[l].D + off, inp, rate,
+                         splitmix64(seed0 + l) + <uint64_t>off, n_threads)
+            inp = <floating*>L[l].D + off
+    return 0
+
+
 cdef int _interrupted(object interrupt) except -1 nogil:
     """1 when the user asked to stop (interrupt.requested); raises on a pending signal
     (Ctrl-C without the handler).  Takes the GIL for the look."""
@@ -208,11 +248,10 @@ cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const 
                 Py_ssize_t batch, floating* Xb, void* Tb, floating* P, double* row_loss,
                 double l2, double rate, uint64_t epoch_seed, Optim* opt, int n_threads,
                 object interrupt, double* total, long* steps) except -1:
-    cdef Py_ssize_t start, rows, i, k
+    cdef Py_ssize_t start, rows
     cdef int l, nonfinite, status = DONE
     cdef double loss
     cdef uint64_t seed0
-    cdef const floating* inp
     cdef Layer* last = &L[n_layers - 1]
     cdef floating* d_out
     with nogil:
@@ -222,27 +261,11 @@ cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const 
                 status = INTERRUPTED
                 break
             rows = batch if n - start > batch else n - start
-            _gather(rows, m0, Xb, X, order + start, n_threads)
-            if loss_kind == LOSS_CE:         # one label a row
-                for i in range(rows):
-                    (<int64_t*>Tb)[i] = (<const int64_t*>T)[order[start + i]]
-            else:
-                _gather(rows, t_width, <floating*>Tb, <const floating*>T, order + start, 1)
-            inp = Xb
+            _gather_batch(0, rows, m0, Xb, X, Tb, T, t_width, loss_kind, order + start,
+                          n_threads)
             seed0 = epoch_seed + <uint64_t>(steps[0] * n_layers)   # as training.dropout_seeds
-            for l in range(n_layers):        # forward
-                if linear_forward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].Z,
-                                       NULL if L[l].A == L[l].Z else <floating*>L[l].A, inp,
-                                       <floating*>L[l].W, <floating*>L[l].b, L[l].kind,
-                                       <floating*>L[l].gamma, n_threads) != 0:
-                    status = NO_MEMORY
-                    break
-                inp = <floating*>L[l].A
-                if rate > 0 and l < n_layers - 1:
-                    dropout_rows(rows, L[l].n_out, <floating*>L[l].D, inp, rate,
-                                 splitmix64(seed0 + l), n_threads)
-                    inp = <floating*>L[l].D
-            if status != DONE:
+            if _forward_rows(L, n_layers, 0, rows, Xb, rate, seed0, n_threads) != 0:
+                status = NO_MEMORY
                 break
             d_out = <floating*>last.delta if last.kind == 0 else <floating*>last.dA
             if loss_kind == LOSS_CE:         # the loss: ∂J/∂A_L
@@ -364,7 +387,7 @@ cdef int _half_pass(Halves* s, int t, Py_ssize_t rows, const int64_t* order, uin
     cdef int l, nl = s.n_layers, rc = 0
     cdef Layer* last = &L[nl - 1]
     cdef Layer* p
-    cdef Py_ssize_t h = (rows + 1) // 2, i, off
+    cdef Py_ssize_t h = (rows + 1) // 2
     cdef Py_ssize_t r0 = 0 if t == 0 else h, r1 = h if t == 0 else rows, nr = r1 - r0
     cdef Py_ssize_t m = last.n_out
     cdef double inv_n = 1.0 / rows
@@ -373,25 +396,10 @@ cdef int _half_pass(Halves* s, int t, Py_ssize_t rows, const int64_t* order, uin
     cdef floating* G
     if nr == 0:
         return 0
-    _gather(nr, s.m0, <floating*>s.Xb + r0 * s.m0, <const floating*>s.X, order + r0, 1)
-    if s.loss_kind == LOSS_CE:
-        for i in range(r0, r1):
-            (<int64_t*>s.Tb)[i] = (<const int64_t*>s.T)[order[i]]
-    else:
-        _gather(nr, s.t_width, <floating*>s.Tb + r0 * s.t_width, <const floating*>s.T,
-                order + r0, 1)
-    inp = <floating*>s.Xb + r0 * s.m0
-    for l in range(nl):                        # forward
-        off = r0 * L[l].n_out
-        rc |= linear_forward_core(nr, L[l].n_in, L[l].n_out, <floating*>L[l].Z + off,
-                                  NULL if L[l].A == L[l].Z else <floating*>L[l].A + off, inp,
-                                  <floating*>L[l].W, <floating*>L[l].b, L[l].kind,
-                                  <floating*>L[l].gamma, 1)
-        inp = <floating*>L[l].A + off
-        if s.rate > 0 and l < nl - 1:          # row i's mask from seed + i·n_out
-            dropout_rows(nr, L[l].n_out, <floating*>L[l].D + r0 * L[l].n_out, inp, s.rate,
-                         splitmix64(seed0 + l) + <uint64_t>(r0 * L[l].n_out), 1)
-            inp = <floating*>L[l].D + r0 * L[l].n_out
+    _gather_batch(r0, nr, s.m0, <floating*>s.Xb, <const floating*>s.X, s.Tb, s.T,
+                  s.t_width, s.loss_kind, order, 1)
+    if _forward_rows(L, nl, r0, nr, <floating*>s.Xb + r0 * s.m0, s.rate, seed0, 1) != 0:
+        return -1
     if s.loss_kind == LOSS_CE:                 # the loss: ∂J/∂A_L
         softmax_cross_entropy_rows(r0, r1, m, d_out, <floating*>s.P, <floating*>last.A,
                                    <int64_t*>s.Tb, s.row_loss, inv_n)

@@ -265,7 +265,6 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
                  void *ctx)
 {
     const F(kdesc) *d = &F(kdescs)[mlpf_simd_get()];
-    F(job) J;
     if (M < 1 || N < 1 || K < 1) return 0;
     /* A single column with op(A) = A^T and C contiguous: C^T = op(B)^T A is one
      * row against A read in place (the small-M path, M = 1).  Each element is
@@ -273,11 +272,12 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
     if (N == 1 && M > 1 && ldc == 1 && trans_a && !trans_b && !epi && d->sm[0][0])
         return F(mlpf_gemm)(1, 0, 1, M, K, B, ldb, A, lda, C, M, accumulate, ks, n_threads,
                             handoff, NULL, NULL);
+    F(job) J = {.d = d, .ta = trans_a, .tb = trans_b, .accumulate = accumulate,
+                .M = M, .N = N, .K = K, .ks = ks > 0 && ks < K ? ks : 0,
+                .lda = lda, .ldb = ldb, .ldc = ldc, .A = A, .B = B, .C = C,
+                .epi = epi, .ctx = ctx};
     if (!trans_b && d->sm[0][0] &&
         (M <= SMALLM || (N <= d->vl && (double)M * (double)N * (double)K <= DIRECT_MNK))) {
-        J.d = d; J.ta = trans_a; J.tb = 0; J.accumulate = accumulate;
-        J.M = M; J.N = N; J.K = K; J.ks = ks > 0 && ks < K ? ks : 0; J.A = A; J.lda = lda; J.B = B; J.ldb = ldb;
-        J.C = C; J.ldc = ldc; J.epi = epi; J.ctx = ctx;
         /* threads split N into cells of whole cache lines, shared out by S */
         int nt = (n_threads > 1 && 2.0 * M * N * K >= SMALLM_PAR_FLOPS) ? n_threads : 1;
         const ptrdiff_t line = 64 / (ptrdiff_t)sizeof(T), lines = cdiv(N, line);
@@ -295,9 +295,7 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
         return 0;
     }
     plan_gemm(&J.P, M, N, K, d->mr, d->nr, d->mc, d->nc, n_threads);
-    J.d = d; J.ta = trans_a; J.tb = trans_b; J.accumulate = accumulate;
-    J.M = M; J.N = N; J.K = K; J.ks = ks > 0 && ks < K ? ks : 0; J.A = A; J.lda = lda; J.B = B; J.ldb = ldb;
-    J.C = C; J.ldc = ldc; J.epi = epi; J.ctx = ctx; J.direct = J.P.direct;
+    J.direct = J.P.direct;
 
     /* all packing memory of this call in one aligned block, one slice per thread */
     const ptrdiff_t kc = K < d->kc ? K : d->kc, align = 64 / (ptrdiff_t)sizeof(T);

@@ -200,6 +200,7 @@ def test_inference_is_bitwise_the_same_on_any_thread_count(dtype, rows):
     finally:
         mlpfast.set_num_threads(before)
 
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_predict_takes_the_argmax_as_numpy_does(dtype):
     # predict's argmax runs inside the native forward call: ties go to the first

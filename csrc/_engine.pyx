@@ -22,8 +22,6 @@ halves (linalg.pxd), so the bits stay those of one thread.
 """
 import numpy as np
 
-from . import _memory
-
 cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
@@ -611,7 +609,7 @@ def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_thr
     if L == NULL:
         raise MemoryError()
     dtype = net.dtype
-    keep = []                      # buffers alive for the call
+    work = net._buffer              # the workspaces, kept on the network between fits
     try:
         for l, layer in enumerate(net.layers):
             layer._buffers(rows)
@@ -620,16 +618,14 @@ def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_thr
             L[l].dW, L[l].db, L[l].dgamma = _ptr(layer.dW), _ptr(layer.db), _ptr(layer.dgamma)
             L[l].Z, L[l].A, L[l].delta = _ptr(layer.Z), _ptr(layer.A), _ptr(layer.delta)
             dA = layer._dA if layer.is_prelu else (
-                _memory.empty_like(layer.Z) if l == n_layers - 1 and layer.code != 0 else None)
-            D = _memory.empty_like(layer.Z) if net.dropout and l < n_layers - 1 else None
-            keep += [dA, D]
+                work("dA", layer.Z.shape) if l == n_layers - 1 and layer.code != 0 else None)
+            D = work(("D", l), layer.Z.shape) if net.dropout and l < n_layers - 1 else None
             L[l].dA, L[l].D = _ptr(dA), _ptr(D)
         order = np.ascontiguousarray(order, dtype=np.int64)
-        Xb = _memory.empty((rows, X.shape[1]), dtype)
-        Tb = _memory.empty((rows,) + T.shape[1:], T.dtype)
-        P = _memory.empty((rows, net.n_outputs), dtype)
-        row_loss = np.empty(rows, np.float64)
-        keep += [order, Xb, Tb, P, row_loss]
+        Xb = work("Xb", (rows, X.shape[1]))
+        Tb = work("Tb", (rows,) + T.shape[1:], T.dtype)
+        P = work("P", (rows, net.n_outputs))
+        row_loss = work("row_loss", (rows,), np.float64)
         if opt.state is None:
             opt.reset(net.params)
         o.kind, o.lr, o.t = OPT_CODES[opt.name], lr, opt.t
@@ -647,8 +643,7 @@ def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_thr
         if (n_threads > 1 and rows // 2 <= HALF_ROWS
                 and rows * sum(layer.n_in * layer.n_out for layer in net.layers) >= HALF_MACS
                 and not any(layer.is_prelu for layer in net.layers)):
-            part = _memory.empty_like(net.grads[0])
-            keep.append(part)
+            part = work("part", net.grads[0].shape)
             h.L, h.n_layers, h.loss_kind = L, n_layers, loss_kind
             h.X, h.m0, h.T, h.t_width = _ptr(X), X.shape[1], _ptr(T), t_width
             h.n, h.batch, h.order = n, batch_size, <int64_t*>_ptr(order)

@@ -5,6 +5,8 @@ starts 16 bytes into a line spans two lines, and the kernels that stream
 weights from L2 (batch-1 inference: x W for the 784 x 256 layer) run about
 40% slower for it.  The network's parameters, gradients, optimiser state and
 workspaces are therefore allocated here."""
+import math
+
 import numpy as np
 
 ALIGN = 64
@@ -13,8 +15,10 @@ ALIGN = 64
 def empty(shape, dtype):
     """An uninitialised C-contiguous array of `shape` and `dtype`, 64-byte aligned."""
     dtype = np.dtype(dtype)
-    shape = (shape,) if np.isscalar(shape) else tuple(shape)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    # plain-Python size arithmetic: np.prod and np.isscalar cost more than the
+    # allocation (a fit allocates its workspaces on every call)
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (int(shape),)
+    nbytes = math.prod(shape) * dtype.itemsize
     raw = np.empty(nbytes + ALIGN, np.uint8)
     start = -raw.ctypes.data % ALIGN
     return raw[start:start + nbytes].view(dtype).reshape(shape)

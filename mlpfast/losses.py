@@ -66,7 +66,7 @@ class CrossEntropy(Loss):
         if y.ndim != 1:
             raise ValueError(f"y must be class indices (N,) or one-hot rows (N, {n_out}), "
                              f"got shape {y.shape}")
-        if not np.all(y == np.round(y)):
+        if y.dtype.kind not in "iub" and not np.all(y == np.round(y)):
             raise ValueError("y must hold integer class indices")
         if y.min() < 0 or y.max() >= n_out:
             raise ValueError(f"y holds class {int(y.min()) if y.min() < 0 else int(y.max())}, "

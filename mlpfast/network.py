@@ -68,7 +68,7 @@ class MLP:
         self.optimizer = None
         self.history = None
         self._inference = None       # the native forward plan, built on first use
-        self._scratch_buffers = {}   # loss scratch (N, m_L), see _scratch
+        self._work = {}   # work arrays kept across batches and fits, see _buffer
 
     # ------------------------------------------------------------ parameters
     def _allocate(self):
@@ -149,12 +149,18 @@ class MLP:
             mask = None if masks is None or prev is None else (self.dropout, masks[l - 1])
             self.layers[l].backward(self.kernels, prev, self.l2, n_threads, mask)
 
+    def _buffer(self, name, shape, dtype=None):
+        """The work array `name` of `shape` (dtype: the network's), kept across
+        batches and fit calls and reallocated only when the shape or dtype changes."""
+        dtype = self.dtype if dtype is None else dtype
+        buf = self._work.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._work[name] = _memory.empty(shape, dtype)
+        return buf
+
     def _scratch(self, i=0):
-        """Scratch buffer i (N, m_L) for the loss kernels, kept across batches."""
-        shape = (self.layers[-1]._rows, self.n_outputs)
-        if i not in self._scratch_buffers or self._scratch_buffers[i].shape != shape:
-            self._scratch_buffers[i] = _memory.empty(shape, self.dtype)
-        return self._scratch_buffers[i]
+        """Scratch buffer i (N, m_L) for the loss kernels."""
+        return self._buffer(("scratch", i), (self.layers[-1]._rows, self.n_outputs))
 
     def _penalty(self):
         if self.l2 == 0:

@@ -37,6 +37,21 @@ def test_engine_and_python_path_agree_bitwise(optimizer, dtype):
     assert engine_net.optimizer.t == python_net.optimizer.t == 3 * 12
 
 
+def test_fits_that_reuse_the_engine_workspaces_agree_with_the_python_path():
+    """The engine keeps its batch workspaces on the network between fits: fits of
+    other batch sizes, dropout and a smaller X in between must not see stale ones."""
+    X, y = _data(n=90)
+    engine_net, python_net = _twins(activation=["tanh", "relu"], dropout=0.3)
+    for batch_size, rows in [(17, 90), (64, 90), (17, 90), (5, 11), (64, 90)]:
+        options = dict(epochs=1, batch_size=batch_size, optimizer="momentum",
+                       learning_rate=1e-2)
+        h1 = engine_net.fit(X[:rows], y[:rows], engine=True, **options)
+        h2 = python_net.fit(X[:rows], y[:rows], engine=False, **options)
+        assert h1.loss == h2.loss
+        for p, q in zip(engine_net.params, python_net.params):
+            np.testing.assert_array_equal(p, q)
+
+
 @pytest.mark.parametrize("loss,output,y", [
     ("binary_cross_entropy", None, lambda X: (X[:, :2] > 0).astype(float)),
     ("mse", "tanh", lambda X: np.tanh(X[:, :2])),

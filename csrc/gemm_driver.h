@@ -276,8 +276,10 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
                 .M = M, .N = N, .K = K, .ks = ks > 0 && ks < K ? ks : 0,
                 .lda = lda, .ldb = ldb, .ldc = ldc, .A = A, .B = B, .C = C,
                 .epi = epi, .ctx = ctx};
+    const int b_in_l2 = (double)K * (double)N * sizeof(T) <= SMALLM_B_BYTES;
     if (!trans_b && d->sm[0][0] &&
-        (M <= SMALLM || (N <= d->vl && (double)M * (double)N * (double)K <= DIRECT_MNK))) {
+        (M <= SMALLM || (b_in_l2 && M <= (trans_a ? SMALLM_ROWS_T : SMALLM_ROWS)) ||
+         (N <= d->vl && (double)M * (double)N * (double)K <= DIRECT_MNK))) {
         /* threads split N into cells of whole cache lines, shared out by S */
         int nt = (n_threads > 1 && 2.0 * M * N * K >= SMALLM_PAR_FLOPS) ? n_threads : 1;
         const ptrdiff_t line = 64 / (ptrdiff_t)sizeof(T), lines = cdiv(N, line);

@@ -190,10 +190,10 @@ static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, 
     }
 }
 
-/* C[0:M, n0:n1] for M <= SMALLM rows against op(B) = B read in place (no
- * packing, no buffer; see gemm_smallm.h): per KC block, the rows in chunks of
- * 8 / 4 / 2 / 1, each against column strips of NV vectors, widest first, the
- * last vector masked. */
+/* C[0:M, n0:n1] for the small-M shapes (SMALLM in gemm.c) against op(B) = B
+ * read in place (no packing, no buffer; see gemm_smallm.h): per KC block, the
+ * rows in chunks of 8 / 4 / 2 / 1, each against column strips of NV vectors,
+ * widest first, the last vector masked. */
 static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1)
 {
     const F(kdesc) *d = J->d;

@@ -617,14 +617,14 @@ def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_thr
             L[l].W, L[l].b, L[l].gamma = _ptr(layer._W), _ptr(layer._b), _ptr(layer._gamma)
             L[l].dW, L[l].db, L[l].dgamma = _ptr(layer.dW), _ptr(layer.db), _ptr(layer.dgamma)
             L[l].Z, L[l].A, L[l].delta = _ptr(layer.Z), _ptr(layer.A), _ptr(layer.delta)
-            dA = layer._dA if layer.is_prelu else (
-                work("dA", layer.Z.shape) if l == n_layers - 1 and layer.code != 0 else None)
-            D = work(("D", l), layer.Z.shape) if net.dropout and l < n_layers - 1 else None
+            dA = layer._dA if layer.is_prelu else (      # ∂J/∂A_L where the Python path has it
+                net._scratch(1) if l == n_layers - 1 and layer.code != 0 else None)
+            D = layer._mask_buffer() if net.dropout and l < n_layers - 1 else None
             L[l].dA, L[l].D = _ptr(dA), _ptr(D)
         order = np.ascontiguousarray(order, dtype=np.int64)
         Xb = work("Xb", (rows, X.shape[1]))
         Tb = work("Tb", (rows,) + T.shape[1:], T.dtype)
-        P = work("P", (rows, net.n_outputs))
+        P = net._scratch()                 # the loss kernels' scratch, as in the Python path
         row_loss = work("row_loss", (rows,), np.float64)
         if opt.state is None:
             opt.reset(net.params)

@@ -16,7 +16,7 @@ def empty(shape, dtype):
     """An uninitialised C-contiguous array of `shape` and `dtype`, 64-byte aligned."""
     dtype = np.dtype(dtype)
     # plain-Python size arithmetic: np.prod and np.isscalar cost more than the
-    # allocation (a fit allocates its workspaces on every call)
+    # allocation itself
     shape = tuple(shape) if isinstance(shape, (tuple, list)) else (int(shape),)
     nbytes = math.prod(shape) * dtype.itemsize
     raw = np.empty(nbytes + ALIGN, np.uint8)

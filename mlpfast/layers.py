@@ -100,9 +100,13 @@ class Dense:
 
     def drop(self, kernels, rate, seed, n_threads):
         """D = A ⊙ keep/(1 − rate), the mask of `seed` (training only); returns D."""
+        kernels.dropout.raw(self._mask_buffer(), self.A, rate, seed, n_threads)
+        return self.D
+
+    def _mask_buffer(self):
+        """D's array for the current batch rows, allocated on first use."""
         if self.D is None:
             self.D = _memory.empty_like(self.Z)
-        kernels.dropout.raw(self.D, self.A, rate, seed, n_threads)
         return self.D
 
     def backward(self, kernels, prev, l2, n_threads, prev_mask=None):

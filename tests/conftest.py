@@ -65,6 +65,13 @@ def assert_close(actual, expected, dtype, k=1, scale=1.0, err_msg=""):
                                atol=tol["atol"] * scale, err_msg=err_msg)
 
 
+def assert_same_arrays(ps, qs):
+    """Two lists of arrays (parameters, say) equal element for element, bit for bit."""
+    assert len(ps) == len(qs), (len(ps), len(qs))
+    for p, q in zip(ps, qs):
+        np.testing.assert_array_equal(p, q)
+
+
 def random_array(rng, shape, dtype, low=-1.0, high=1.0):
     """Uniform values in [low, high), rounded to dtype (so the float64 reference
     sees exactly the same inputs)."""

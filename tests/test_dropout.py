@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 import mlpfast
-from conftest import DTYPES, SHAPES_2D, THREADS, THREADS_BITWISE, random_array
+from conftest import (DTYPES, SHAPES_2D, THREADS, THREADS_BITWISE, assert_same_arrays,
+                      random_array)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -77,8 +78,7 @@ def test_engine_and_python_path_agree_with_dropout(activation):
     h = [net.fit(X, y, epochs=3, batch_size=32, engine=engine)
          for net, engine in zip(nets, (True, False))]
     assert h[0].loss == h[1].loss
-    for p, q in zip(nets[0].params, nets[1].params):
-        np.testing.assert_array_equal(p, q)
+    assert_same_arrays(nets[0].params, nets[1].params)
 
 
 def test_dropout_acts_in_training_only():

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import mlpfast
+from conftest import assert_same_arrays
 from mlpfast.optimizers import OPTIMIZERS
 
 
@@ -32,8 +33,7 @@ def test_engine_and_python_path_agree_bitwise(optimizer, dtype):
     h1 = engine_net.fit(X, y, engine=True, **options)
     h2 = python_net.fit(X, y, engine=False, **options)
     assert h1.loss == h2.loss
-    for p, q in zip(engine_net.params, python_net.params):
-        np.testing.assert_array_equal(p, q)
+    assert_same_arrays(engine_net.params, python_net.params)
     assert engine_net.optimizer.t == python_net.optimizer.t == 3 * 12
 
 
@@ -48,8 +48,7 @@ def test_fits_that_reuse_the_engine_workspaces_agree_with_the_python_path():
         h1 = engine_net.fit(X[:rows], y[:rows], engine=True, **options)
         h2 = python_net.fit(X[:rows], y[:rows], engine=False, **options)
         assert h1.loss == h2.loss
-        for p, q in zip(engine_net.params, python_net.params):
-            np.testing.assert_array_equal(p, q)
+        assert_same_arrays(engine_net.params, python_net.params)
 
 
 @pytest.mark.parametrize("loss,output,y", [
@@ -63,8 +62,7 @@ def test_engine_and_python_path_agree_for_other_losses(loss, output, y):
     h1 = a.fit(X, y(X), epochs=2, batch_size=10, engine=True)
     h2 = b.fit(X, y(X), epochs=2, batch_size=10, engine=False)
     assert h1.loss == h2.loss
-    for p, q in zip(a.params, b.params):
-        np.testing.assert_array_equal(p, q)
+    assert_same_arrays(a.params, b.params)
 
 
 @pytest.mark.parametrize("m,width,dtype", [
@@ -81,8 +79,7 @@ def test_engine_results_do_not_depend_on_thread_count(m, width, dtype):
         results.append(net.params)
     mlpfast.set_num_threads(2)
     for other in results[1:]:
-        for p, q in zip(results[0], other):
-            np.testing.assert_array_equal(p, q)
+        assert_same_arrays(results[0], other)
 
 
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
@@ -104,8 +101,7 @@ def test_engine_on_two_threads_agrees_with_the_python_path(optimizer, dtype, bat
     finally:
         mlpfast.set_num_threads(before)
     assert h1.loss == h2.loss
-    for p, q in zip(engine_net.params, python_net.params):
-        np.testing.assert_array_equal(p, q)
+    assert_same_arrays(engine_net.params, python_net.params)
 
 
 def test_seeded_fit_is_reproducible_and_seeds_differ():
@@ -160,8 +156,7 @@ def test_validation_and_early_stopping_restore_best_weights():
     assert h.stopped_early and h.epochs < 50
     assert len(h.val_loss) == len(h.val_score) == h.epochs
     assert h.best_epoch == int(np.argmin(h.val_loss))
-    for p, q in zip(net.params, best[h.best_epoch]):
-        np.testing.assert_array_equal(p, q)
+    assert_same_arrays(net.params, best[h.best_epoch])
 
 
 def test_validation_fraction_split():
@@ -220,8 +215,7 @@ def test_divergence_at_the_first_step_leaves_the_initial_parameters(engine):
     initial = [p.copy() for p in net.params]
     with pytest.raises(mlpfast.TrainingDiverged, match="iteration 1:"):
         net.fit(X, y * 1e200, epochs=5, batch_size=64, engine=engine)   # (1e200)² = inf
-    for p, q in zip(net.params, initial):
-        np.testing.assert_array_equal(p, q)
+    assert_same_arrays(net.params, initial)
 
 
 @pytest.mark.parametrize("engine", [True, False])
@@ -239,8 +233,7 @@ def test_a_gradient_overflowing_with_a_finite_loss_is_divergence(engine, n_in, w
     X[:, -1] = 1e10                  # only dW1's last row overflows
     with pytest.raises(mlpfast.TrainingDiverged, match="iteration 1:"):
         net.fit(X, np.ones(rows), epochs=1, batch_size=rows, optimizer="sgd", engine=engine)
-    for p, q in zip(net.params, initial):
-        np.testing.assert_array_equal(p, q)
+    assert_same_arrays(net.params, initial)
 
 
 def test_later_divergence_stops_both_paths_at_the_same_step():
@@ -254,8 +247,7 @@ def test_later_divergence_stops_both_paths_at_the_same_step():
         messages.append(net.optimizer.t)
         assert all(np.isfinite(p).all() for p in net.params)
     assert messages[0] == messages[1] > 1
-    for p, q in zip(nets[0].params, nets[1].params):
-        np.testing.assert_array_equal(p, q)
+    assert_same_arrays(nets[0].params, nets[1].params)
 
 
 BAD_FIT = [
@@ -382,8 +374,7 @@ def test_fit_takes_a_memmap_as_it_is(tmp_path):
     a, b = _twins(layer_sizes=[7, 9, 3], activation="relu")
     a.fit(mm, y, epochs=2, batch_size=16)
     b.fit(X.astype(np.float32), y, epochs=2, batch_size=16)
-    for p, q in zip(a.params, b.params):
-        np.testing.assert_array_equal(p, q)
+    assert_same_arrays(a.params, b.params)
 
 
 def test_large_predict_releases_the_gil():

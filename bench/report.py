@@ -120,8 +120,9 @@ def targets_table(groups):
         op, goal = info["goal"].split()
         med = info["ratio_median"]
         met = med >= float(goal) if op == ">=" else med <= float(goal)
-        rows.append([info["target"], f"{med:.2f}", f"{info['ratio_min']:.2f}–{info['ratio_max']:.2f}",
-                     info["rounds"], f"{op} {goal}", "yes" if met else "no"])
+        spread = f"{info['ratio_min']:.2f}–{info['ratio_max']:.2f}"
+        rows.append([info["target"], f"{med:.2f}", spread, info["rounds"], f"{op} {goal}",
+                     "yes" if met else "no"])
     return _table(["target", "median of paired ratios", "range", "pairs", "goal", "met"], rows)
 
 

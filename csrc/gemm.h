@@ -41,9 +41,9 @@ const char *mlpf_simd_name(int path);
  * row strides in elements.  M, N, K >= 1.  0 < ks < K puts a KC-block boundary
  * at k = ks (blocks [0, ks) and [ks, K), each cut by KC), so C = C_[0,ks) +
  * C_[ks,K) when the second is one block: the weight gradient of a batch in two
- * halves, whichever thread computes which (0: none).  Up to n_threads threads: from the
- * hand-off team (team.h) when handoff, else an OpenMP region.  Returns 0, or -1
- * if a packing buffer could not be allocated (C is then unspecified). */
+ * halves, whichever thread computes which (0: none).  Up to n_threads threads:
+ * from the hand-off team (team.h) when handoff, else an OpenMP region.  Returns
+ * 0, or -1 if a packing buffer could not be allocated (C is then unspecified). */
 int mlpf_gemm_f32(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                   const float *A, ptrdiff_t lda, const float *B, ptrdiff_t ldb,
                   float *C, ptrdiff_t ldc, int accumulate, ptrdiff_t ks, int n_threads,

@@ -18,13 +18,11 @@ cdef extern from "gemm.h" nogil:
     int mlpf_gemm_f32(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                       const float* A, ptrdiff_t lda, const float* B, ptrdiff_t ldb,
                       float* C, ptrdiff_t ldc, int accumulate, ptrdiff_t ks, int n_threads,
-                      int handoff,
-                      mlpf_epilogue epi, void* ctx)
+                      int handoff, mlpf_epilogue epi, void* ctx)
     int mlpf_gemm_f64(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                       const double* A, ptrdiff_t lda, const double* B, ptrdiff_t ldb,
                       double* C, ptrdiff_t ldc, int accumulate, ptrdiff_t ks, int n_threads,
-                      int handoff,
-                      mlpf_epilogue epi, void* ctx)
+                      int handoff, mlpf_epilogue epi, void* ctx)
 
 
 cdef inline int gemm_core(bint trans_a, bint trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,

@@ -25,7 +25,8 @@ def _default():
 
 
 _num_threads = _default()
-_effective = _num_threads  # min(_num_threads, thread_limit()), kept current: predict reads it per call
+# min(_num_threads, thread_limit()), kept current: predict reads it on every call
+_effective = _num_threads
 
 
 def get_num_threads():

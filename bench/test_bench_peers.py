@@ -310,7 +310,6 @@ PAIRED_INFER = [("tiny", 15.0), ("small", 10.0), ("mnist", 5.0)]
 @pytest.mark.parametrize("config,goal", PAIRED_TRAIN, ids=[c for c, _ in PAIRED_TRAIN])
 def test_paired_train(benchmark, config, goal):
     """PyTorch (fixed batch) step time / mlpfast step time, ≥ goal."""
-    _, batch, _, _ = CONFIGS[config]
     X, y = peers.make_data(config)
     _, ours = _train_side("mlpfast", config, X, y)
     _, theirs = _train_side("torch_fixed", config, X, y)

@@ -126,6 +126,22 @@ def targets_table(groups):
     return _table(["target", "median of paired ratios", "range", "pairs", "goal", "met"], rows)
 
 
+def independent_text(groups):
+    """What two cores gave in the rounds of each 2-vs-1 target (test_paired_threads)."""
+    rows = [info for _, info in groups.get("paired", {}).values()
+            if "independent_median" in info]
+    if not rows:
+        return ""
+    return ("For reference, the 2-vs-1 rounds also timed two 1-thread trainings at once, "
+            "each on half of every batch (a data-parallel step's work per core, nothing "
+            "shared); 1-thread time / their time, median (range): " +
+            "; ".join(f"{info['config']} {info['independent_median']:.2f} "
+                      f"({info['independent_min']:.2f}–{info['independent_max']:.2f})"
+                      for info in rows) +
+            ". It bounds a data-parallel step (mnist's) and falls below 1.8 whenever the "
+            "host gives the second core less than a whole one.")
+
+
 def chart(speedups, path):
     try:
         import matplotlib
@@ -172,6 +188,8 @@ def render(groups, machine, when, note):
                   "Each pair times the two sides one right after the other (each after an "
                   "untimed run of its own), so both see the same load; the tables below are "
                   "ratios of medians taken minutes apart.", "", targets_table(groups), ""]
+        if independent_text(groups):
+            parts += [independent_text(groups), ""]
     parts += ["## Train step (one SGD step, float32, per-step median over one-epoch rounds)", "",
               train, "", "![speed-ups vs peers](results.png)", "",
               "## Batch-1 inference latency (median µs)", "", infer_table(groups), "",

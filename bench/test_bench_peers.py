@@ -29,6 +29,7 @@ thread runtimes otherwise measures their wake-up.  Within a group the sides run
 back to back (configs outer, sides inner) so their ratios share the machine's
 load.  Inputs are built outside the timed call; results are checked after.
 """
+import threading
 import time
 
 import numpy as np
@@ -289,18 +290,42 @@ def _calls_time(fn, x, calls=200, warm_s=0.02):
     return (time.perf_counter() - t) / calls
 
 
-def _paired(benchmark, name, rounds, time_a, time_b, ratio, target, **info):
-    """rounds × (time A, time B); ratio(a, b) per round; its median in extra_info."""
-    pairs = []
+def _together(fns):
+    """Seconds until fns, started at once on Python threads of their own, all return."""
+    start = threading.Barrier(len(fns) + 1)
+
+    def run(fn):
+        start.wait()
+        fn()
+    threads = [threading.Thread(target=run, args=(fn,)) for fn in fns]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    t = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - t
+
+
+def _paired(benchmark, name, rounds, time_a, time_b, ratio, target, time_c=None, **info):
+    """rounds × (time A, time B[, time C]); ratio(a, b) per round, its median in
+    extra_info (and ratio(a, c)'s as independent_median when time_c is given)."""
+    rows = []
     benchmark.group = "paired"
-    benchmark.pedantic(lambda: pairs.append((time_a(), time_b())), rounds=rounds,
-                       iterations=1)
-    ratios = sorted(ratio(a, b) for a, b in pairs)
+
+    def one_round():
+        rows.append((time_a(), time_b()) + ((time_c(),) if time_c else ()))
+    benchmark.pedantic(one_round, rounds=rounds, iterations=1)
+    ratios = sorted(ratio(a, b) for a, b, *_ in rows)
     benchmark.extra_info.update(
         target=name, ratio_median=float(np.median(ratios)), ratio_min=ratios[0],
         ratio_max=ratios[-1], rounds=len(ratios), goal=target,
-        a_median=float(np.median([a for a, _ in pairs])),
-        b_median=float(np.median([b for _, b in pairs])), **info)
+        a_median=float(np.median([r[0] for r in rows])),
+        b_median=float(np.median([r[1] for r in rows])), **info)
+    if time_c:
+        refs = sorted(ratio(a, c) for a, _, c in rows)
+        benchmark.extra_info.update(independent_median=float(np.median(refs)),
+                                    independent_min=refs[0], independent_max=refs[-1])
 
 
 PAIRED_TRAIN = [("tiny", 30.0), ("small", 6.0), ("mnist", 1.4), ("wide", 1.0)]
@@ -335,14 +360,27 @@ def test_paired_infer(benchmark, config, goal):
 
 @pytest.mark.parametrize("config", ["mnist", "wide"])
 def test_paired_threads(benchmark, config):
-    """mlpfast step time on 1 thread / on 2 threads, ≥ 1.8."""
+    """mlpfast step time on 1 thread / on 2 threads, ≥ 1.8.  Each round also times, for
+    reference, two 1-thread trainings at once, each of its own network on half of every
+    batch: the work per core of a data-parallel step, with nothing shared.  1-thread
+    time / their time (independent_median) is what two cores give this work at that
+    moment: the ceiling of a data-parallel step (mnist's), and below 1.8 whenever the
+    host gives the second core less than a whole one."""
     _, batch, _, _ = CONFIGS[config]
     X, y = peers.make_data(config)
     net = peers.mlpfast_net(config)
     epoch = peers.mlpfast_epoch(net, X, y, batch)
+    half = len(X) // 2
+    halves = [peers.mlpfast_epoch(peers.mlpfast_net(config), X[part], y[part], batch // 2)
+              for part in (slice(0, half), slice(half, None))]
+
+    def independent():
+        mlpfast.set_num_threads(1)
+        _together(halves)
+        return _together(halves)
     _paired(benchmark, f"threads {config} 2 vs 1", ROUNDS[config],
             lambda: _epoch_time(epoch, 1), lambda: _epoch_time(epoch, THREADS),
-            lambda a, b: a / b, ">= 1.8", config=config)
+            lambda a, b: a / b, ">= 1.8", time_c=independent, config=config)
 
 
 def test_paired_dtype(benchmark):

@@ -82,15 +82,23 @@ def test_engine_results_do_not_depend_on_thread_count(m, width, dtype):
         assert_same_arrays(results[0], other)
 
 
+# 64-512-512-3: big enough that two threads take half a batch each (batch × Σ n_in n_out
+# ≥ 2¹⁸ multiply-adds, even for one row; no prelu; halves of ≤ 128 rows)
+HALVES_SIZES = [64, 512, 512, 3]
+
+
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("batch_size,dropout", [(1, 0.0), (2, 0.0), (17, 0.2), (255, 0.0)])
+@pytest.mark.parametrize("batch_size,dropout,n", [(1, 0.0, 13), (2, 0.0, 15), (17, 0.2, 45),
+                                                  (255, 0.0, 300)])
 def test_engine_on_two_threads_agrees_with_the_python_path(optimizer, dtype, batch_size,
-                                                          dropout):
-    """Two threads take half a batch each (no prelu, halves of ≤ 128 rows): the same
-    bits as the Python path, whose weight gradients sum the same two halves."""
-    X, y = _data(n=300)
-    engine_net, python_net = _twins(activation=["tanh", "relu"], dropout=dropout, dtype=dtype)
+                                                          dropout, n):
+    """Two threads take half a batch each: the same bits as the Python path, whose
+    weight gradients sum the same two halves.  n rows: a short last batch (of one row
+    for batches of 2, whose second half is then empty)."""
+    X, y = _data(n=n, m=HALVES_SIZES[0])
+    engine_net, python_net = _twins(layer_sizes=HALVES_SIZES, activation=["tanh", "relu"],
+                                    dropout=dropout, dtype=dtype)
     options = dict(epochs=2, batch_size=batch_size, optimizer=optimizer, learning_rate=1e-2)
     before = mlpfast.get_num_threads()
     try:

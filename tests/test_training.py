@@ -65,17 +65,18 @@ def test_engine_and_python_path_agree_for_other_losses(loss, output, y):
     assert_same_arrays(a.params, b.params)
 
 
-@pytest.mark.parametrize("m,width,dtype", [
-    (7, 64, "float32"),
-    (300, 512, "float32"),     # team gather (128 x 300 x 4 B) and chunked gradient check
+@pytest.mark.parametrize("m,width,dtype,batch_size", [
+    (7, 64, "float32", 128),       # one team, each product on it
+    (300, 512, "float32", 128),    # two threads: half a batch each (_half_steps)
+    (300, 512, "float32", 320),    # halves of > 128 rows: one team, gathering 320 x 300 x 4 B
 ])
-def test_engine_results_do_not_depend_on_thread_count(m, width, dtype):
+def test_engine_results_do_not_depend_on_thread_count(m, width, dtype, batch_size):
     X, y = _data(n=500, m=m)
     results = []
     for n_threads in (1, 2, 3):
         mlpfast.set_num_threads(n_threads)
         net, _ = _twins(layer_sizes=[m, width, 3], activation="gelu", dtype=dtype)
-        net.fit(X.astype(dtype), y, epochs=2, batch_size=128)
+        net.fit(X.astype(dtype), y, epochs=2, batch_size=batch_size)
         results.append(net.params)
     mlpfast.set_num_threads(2)
     for other in results[1:]:

@@ -245,6 +245,32 @@ def test_a_gradient_overflowing_with_a_finite_loss_is_divergence(engine, n_in, w
     assert_same_arrays(net.params, initial)
 
 
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_an_overflowing_bias_gradient_is_divergence(n_threads):
+    # X = 0, W1 = 0 and identity hidden units: the output is b2 = 0 (a finite loss for
+    # targets 10) and every dW is 0, while db1 = Σ_rows δ2 W2ᵀ = -10 W2 overflows float32
+    # in the one unit whose W2 is 1e38.
+    # That unit sits past the first 65536 biases: on two threads the check of the bias
+    # gradients is shared in chunks of that size.  300 rows: one team (halves > 128 rows).
+    width, unit = 66000, 65999
+    net = mlpfast.MLP([2, width, 1], activation="identity", loss="mse", dtype="float32",
+                      seed=0)
+    net.layers[0].W, net.layers[0].b = np.zeros((2, width)), np.zeros(width)
+    W2 = np.zeros((width, 1))
+    W2[unit] = 1e38
+    net.layers[1].W = W2
+    initial = [p.copy() for p in net.params]
+    before = mlpfast.get_num_threads()
+    try:
+        mlpfast.set_num_threads(n_threads)
+        with pytest.raises(mlpfast.TrainingDiverged, match="iteration 1:"):
+            net.fit(np.zeros((300, 2)), np.full(300, 10.0), epochs=1, batch_size=300,
+                    optimizer="sgd")
+    finally:
+        mlpfast.set_num_threads(before)
+    assert_same_arrays(net.params, initial)
+
+
 def test_later_divergence_stops_both_paths_at_the_same_step():
     X, y = _data(n=64)
     nets = _twins(layer_sizes=[7, 32, 1], activation="relu", loss="mse", dtype="float32")

@@ -183,16 +183,26 @@ def test_callback_can_stop_training():
 
 
 @pytest.mark.parametrize("engine", [True, False])
-def test_ctrl_c_stops_cleanly_after_the_current_step(engine):
-    X, y = _data(n=2000)
-    net = mlpfast.MLP([7, 8, 3], seed=0)
+@pytest.mark.parametrize("sizes", [[7, 8, 3], HALVES_SIZES], ids=["one-team", "halves"])
+def test_ctrl_c_stops_cleanly_after_the_current_step(engine, sizes):
+    X, y = _data(n=2000, m=sizes[0])
+    net = mlpfast.MLP(sizes, seed=0)
 
     def press_ctrl_c(net, epoch, logs):
         if epoch == 1:
             signal.raise_signal(signal.SIGINT)
 
-    h = net.fit(X, y, epochs=10, callbacks=[press_ctrl_c], engine=engine)
-    assert h.interrupted and h.epochs <= 3
+    before = mlpfast.get_num_threads()
+    try:
+        mlpfast.set_num_threads(2)
+        h = net.fit(X, y, epochs=10, callbacks=[press_ctrl_c], engine=engine)
+    finally:
+        mlpfast.set_num_threads(before)
+    assert h.interrupted
+    if engine:      # looks every few steps, from the first: stops inside epoch 2
+        assert h.epochs == 3 and h.n_iter[-1] < h.n_iter[0]
+    else:           # looks before every step: stops before epoch 2's first
+        assert h.epochs == 2
     assert all(np.isfinite(p).all() for p in net.params)
 
 

@@ -17,6 +17,14 @@ def _data(n=203, m=7, classes=3, seed=0):
     return X, np.minimum(y, classes - 1)
 
 
+@pytest.fixture
+def threads():
+    """mlpfast.set_num_threads for the test; the count before is restored after."""
+    before = mlpfast.get_num_threads()
+    yield mlpfast.set_num_threads
+    mlpfast.set_num_threads(before)
+
+
 def _twins(**kwargs):
     config = dict(layer_sizes=[7, 13, 11, 3], activation=["relu", "prelu"], seed=4,
                   l2=1e-3, backend="native")
@@ -70,15 +78,14 @@ def test_engine_and_python_path_agree_for_other_losses(loss, output, y):
     (300, 512, "float32", 128),    # two threads: half a batch each (_half_steps)
     (300, 512, "float32", 320),    # halves of > 128 rows: one team, gathering 320 x 300 x 4 B
 ])
-def test_engine_results_do_not_depend_on_thread_count(m, width, dtype, batch_size):
+def test_engine_results_do_not_depend_on_thread_count(m, width, dtype, batch_size, threads):
     X, y = _data(n=500, m=m)
     results = []
     for n_threads in (1, 2, 3):
-        mlpfast.set_num_threads(n_threads)
+        threads(n_threads)
         net, _ = _twins(layer_sizes=[m, width, 3], activation="gelu", dtype=dtype)
         net.fit(X.astype(dtype), y, epochs=2, batch_size=batch_size)
         results.append(net.params)
-    mlpfast.set_num_threads(2)
     for other in results[1:]:
         assert_same_arrays(results[0], other)
 
@@ -93,7 +100,7 @@ HALVES_SIZES = [64, 512, 512, 3]
 @pytest.mark.parametrize("batch_size,dropout,n", [(1, 0.0, 13), (2, 0.0, 15), (17, 0.2, 45),
                                                   (255, 0.0, 300)])
 def test_engine_on_two_threads_agrees_with_the_python_path(optimizer, dtype, batch_size,
-                                                          dropout, n):
+                                                          dropout, n, threads):
     """Two threads take half a batch each: the same bits as the Python path, whose
     weight gradients sum the same two halves.  n rows: a short last batch (of one row
     for batches of 2, whose second half is then empty)."""
@@ -101,14 +108,10 @@ def test_engine_on_two_threads_agrees_with_the_python_path(optimizer, dtype, bat
     engine_net, python_net = _twins(layer_sizes=HALVES_SIZES, activation=["tanh", "relu"],
                                     dropout=dropout, dtype=dtype)
     options = dict(epochs=2, batch_size=batch_size, optimizer=optimizer, learning_rate=1e-2)
-    before = mlpfast.get_num_threads()
-    try:
-        mlpfast.set_num_threads(2)
-        h1 = engine_net.fit(X, y, engine=True, **options)
-        mlpfast.set_num_threads(1)
-        h2 = python_net.fit(X, y, engine=False, **options)
-    finally:
-        mlpfast.set_num_threads(before)
+    threads(2)
+    h1 = engine_net.fit(X, y, engine=True, **options)
+    threads(1)
+    h2 = python_net.fit(X, y, engine=False, **options)
     assert h1.loss == h2.loss
     assert_same_arrays(engine_net.params, python_net.params)
 
@@ -184,7 +187,7 @@ def test_callback_can_stop_training():
 
 @pytest.mark.parametrize("engine", [True, False])
 @pytest.mark.parametrize("sizes", [[7, 8, 3], HALVES_SIZES], ids=["one-team", "halves"])
-def test_ctrl_c_stops_cleanly_after_the_current_step(engine, sizes):
+def test_ctrl_c_stops_cleanly_after_the_current_step(engine, sizes, threads):
     X, y = _data(n=2000, m=sizes[0])
     net = mlpfast.MLP(sizes, seed=0)
 
@@ -192,12 +195,8 @@ def test_ctrl_c_stops_cleanly_after_the_current_step(engine, sizes):
         if epoch == 1:
             signal.raise_signal(signal.SIGINT)
 
-    before = mlpfast.get_num_threads()
-    try:
-        mlpfast.set_num_threads(2)
-        h = net.fit(X, y, epochs=10, callbacks=[press_ctrl_c], engine=engine)
-    finally:
-        mlpfast.set_num_threads(before)
+    threads(2)
+    h = net.fit(X, y, epochs=10, callbacks=[press_ctrl_c], engine=engine)
     assert h.interrupted
     if engine:      # looks every few steps, from the first: stops inside epoch 2
         assert h.epochs == 3 and h.n_iter[-1] < h.n_iter[0]
@@ -228,10 +227,13 @@ def test_reduce_on_plateau_lowers_the_rate():
 
 
 @pytest.mark.parametrize("engine", [True, False])
-def test_divergence_at_the_first_step_leaves_the_initial_parameters(engine):
-    X, y = _data(n=64)
-    net = mlpfast.MLP([7, 32, 1], loss="mse", dtype="float64", seed=0)
+@pytest.mark.parametrize("sizes", [[7, 32, 1], HALVES_SIZES[:-1] + [1]],
+                         ids=["one-team", "halves"])
+def test_divergence_at_the_first_step_leaves_the_initial_parameters(engine, sizes, threads):
+    X, y = _data(n=64, m=sizes[0])
+    net = mlpfast.MLP(sizes, loss="mse", dtype="float64", seed=0)
     initial = [p.copy() for p in net.params]
+    threads(2)
     with pytest.raises(mlpfast.TrainingDiverged, match="iteration 1:"):
         net.fit(X, y * 1e200, epochs=5, batch_size=64, engine=engine)   # (1e200)² = inf
     assert_same_arrays(net.params, initial)
@@ -256,7 +258,7 @@ def test_a_gradient_overflowing_with_a_finite_loss_is_divergence(engine, n_in, w
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_an_overflowing_bias_gradient_is_divergence(n_threads):
+def test_an_overflowing_bias_gradient_is_divergence(n_threads, threads):
     # X = 0, W1 = 0 and identity hidden units: the output is b2 = 0 (a finite loss for
     # targets 10) and every dW is 0, while db1 = Σ_rows δ2 W2ᵀ = -10 W2 overflows float32
     # in the one unit whose W2 is 1e38.
@@ -270,20 +272,19 @@ def test_an_overflowing_bias_gradient_is_divergence(n_threads):
     W2[unit] = 1e38
     net.layers[1].W = W2
     initial = [p.copy() for p in net.params]
-    before = mlpfast.get_num_threads()
-    try:
-        mlpfast.set_num_threads(n_threads)
-        with pytest.raises(mlpfast.TrainingDiverged, match="iteration 1:"):
-            net.fit(np.zeros((300, 2)), np.full(300, 10.0), epochs=1, batch_size=300,
-                    optimizer="sgd")
-    finally:
-        mlpfast.set_num_threads(before)
+    threads(n_threads)
+    with pytest.raises(mlpfast.TrainingDiverged, match="iteration 1:"):
+        net.fit(np.zeros((300, 2)), np.full(300, 10.0), epochs=1, batch_size=300,
+                optimizer="sgd")
     assert_same_arrays(net.params, initial)
 
 
-def test_later_divergence_stops_both_paths_at_the_same_step():
-    X, y = _data(n=64)
-    nets = _twins(layer_sizes=[7, 32, 1], activation="relu", loss="mse", dtype="float32")
+@pytest.mark.parametrize("sizes", [[7, 32, 1], HALVES_SIZES[:-1] + [1]],
+                         ids=["one-team", "halves"])
+def test_later_divergence_stops_both_paths_at_the_same_step(sizes, threads):
+    X, y = _data(n=64, m=sizes[0])
+    nets = _twins(layer_sizes=sizes, activation="relu", loss="mse", dtype="float32")
+    threads(2)
     messages = []
     for net, engine in zip(nets, (True, False)):
         with pytest.raises(mlpfast.TrainingDiverged) as info:

@@ -17,6 +17,11 @@ def _data(n=203, m=7, classes=3, seed=0):
     return X, np.minimum(y, classes - 1)
 
 
+# 64-512-512-3: big enough that two threads take half a batch each (batch × Σ n_in n_out
+# ≥ 2¹⁸ multiply-adds, even for one row; no prelu; halves of ≤ 128 rows)
+HALVES_SIZES = [64, 512, 512, 3]
+
+
 @pytest.fixture
 def threads():
     """mlpfast.set_num_threads for the test; the count before is restored after."""
@@ -63,10 +68,13 @@ def test_fits_that_reuse_the_engine_workspaces_agree_with_the_python_path():
     ("binary_cross_entropy", None, lambda X: (X[:, :2] > 0).astype(float)),
     ("mse", "tanh", lambda X: np.tanh(X[:, :2])),
 ])
-def test_engine_and_python_path_agree_for_other_losses(loss, output, y):
-    X, _ = _data()
-    a, b = _twins(layer_sizes=[7, 9, 2], activation="sigmoid", output_activation=output,
+@pytest.mark.parametrize("sizes", [[7, 9, 2], HALVES_SIZES[:-1] + [2]],
+                         ids=["one-team", "halves"])
+def test_engine_and_python_path_agree_for_other_losses(loss, output, y, sizes, threads):
+    X, _ = _data(m=sizes[0])
+    a, b = _twins(layer_sizes=sizes, activation="sigmoid", output_activation=output,
                   loss=loss)
+    threads(2)
     h1 = a.fit(X, y(X), epochs=2, batch_size=10, engine=True)
     h2 = b.fit(X, y(X), epochs=2, batch_size=10, engine=False)
     assert h1.loss == h2.loss
@@ -88,11 +96,6 @@ def test_engine_results_do_not_depend_on_thread_count(m, width, dtype, batch_siz
         results.append(net.params)
     for other in results[1:]:
         assert_same_arrays(results[0], other)
-
-
-# 64-512-512-3: big enough that two threads take half a batch each (batch × Σ n_in n_out
-# ≥ 2¹⁸ multiply-adds, even for one row; no prelu; halves of ≤ 128 rows)
-HALVES_SIZES = [64, 512, 512, 3]
 
 
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))

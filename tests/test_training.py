@@ -260,13 +260,14 @@ def test_a_gradient_overflowing_with_a_finite_loss_is_divergence(engine, n_in, w
     assert_same_arrays(net.params, initial)
 
 
-@pytest.mark.parametrize("n_threads", [1, 2])
-def test_an_overflowing_bias_gradient_is_divergence(n_threads, threads):
+@pytest.mark.parametrize("n_threads,rows", [(1, 300), (2, 300), (2, 64)])
+def test_an_overflowing_bias_gradient_is_divergence(n_threads, rows, threads):
     # X = 0, W1 = 0 and identity hidden units: the output is b2 = 0 (a finite loss for
     # targets 10) and every dW is 0, while db1 = Σ_rows δ2 W2ᵀ = -10 W2 overflows float32
     # in the one unit whose W2 is 1e38.
     # That unit sits past the first 65536 biases: on two threads the check of the bias
-    # gradients is shared in chunks of that size.  300 rows: one team (halves > 128 rows).
+    # gradients is shared in chunks of that size for 300 rows (one team: halves > 128
+    # rows); 64 rows take half a batch a thread, which check their own columns' db.
     width, unit = 66000, 65999
     net = mlpfast.MLP([2, width, 1], activation="identity", loss="mse", dtype="float32",
                       seed=0)
@@ -277,7 +278,7 @@ def test_an_overflowing_bias_gradient_is_divergence(n_threads, threads):
     initial = [p.copy() for p in net.params]
     threads(n_threads)
     with pytest.raises(mlpfast.TrainingDiverged, match="iteration 1:"):
-        net.fit(np.zeros((300, 2)), np.full(300, 10.0), epochs=1, batch_size=300,
+        net.fit(np.zeros((rows, 2)), np.full(rows, 10.0), epochs=1, batch_size=rows,
                 optimizer="sgd")
     assert_same_arrays(net.params, initial)
 

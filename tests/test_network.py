@@ -201,19 +201,46 @@ def test_inference_is_bitwise_the_same_on_any_thread_count(dtype, rows):
         mlpfast.set_num_threads(before)
 
 
+def _ready(X):
+    """X as the native forward call takes it without a conversion: C-contiguous float32."""
+    return np.ascontiguousarray(X, np.float32)
+
+
+BAD_PREDICT = [
+    (_ready(np.full((3, 4), np.nan)), ValueError, "X must be finite"),    # the fast path's check
+    (_ready([[0, 1, np.inf, 2]]), ValueError, "X must be finite"),
+    ([[0.0, np.nan, 1.0, 2.0]], ValueError, "X must be finite"),          # converted first
+    (_ready(np.zeros((3, 5))), ValueError, "X must have 4 columns"),
+    (_ready(np.zeros(4)), ValueError, "X must be 2-D"),
+    (_ready(np.zeros((0, 4))), ValueError, "X must have at least one row"),
+    ([["a"] * 4], TypeError, "X must hold real numbers"),
+]
+
+
+@pytest.mark.parametrize("method", ["forward", "predict", "predict_proba"])
+@pytest.mark.parametrize("X,error,match", BAD_PREDICT)
+def test_inference_bad_input(method, X, error, match):
+    net = mlpfast.MLP([4, 8, 3], dtype="float32", seed=0)
+    with pytest.raises(error, match=match):
+        getattr(net, method)(X)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_predict_takes_the_argmax_as_numpy_does(dtype):
     # predict's argmax runs inside the native forward call: ties go to the first
     # largest output and a NaN counts as largest, as in numpy.argmax
     big = np.finfo(dtype).max / 4
-    net = mlpfast.MLP([2, 1, 5], activation="identity", dtype=dtype, seed=0)
-    net.layers[0].W, net.layers[0].b = np.array([[big], [big]]), np.zeros(1)
-    net.layers[1].W = np.array([[1, 1, 0, 1, 1]])      # inf x 0 = NaN in column 2
+    net = mlpfast.MLP([2, 2, 5], activation="identity", dtype=dtype, seed=0)
+    net.layers[0].W, net.layers[0].b = np.diag([big, big]), np.zeros(2)
+    net.layers[1].W = np.array([[1, 1, 0, 1, 1],       # inf x 0 = NaN where a row has 0
+                                [0, 1, 0, 1, 1]])
     net.layers[1].b = np.array([1, 3, 0, 3, 2])
-    X = np.array([[0, 0], [10, 10], [1, 0]], dtype)     # ties; NaN among infs; ties at big
+    # ties; a NaN among infs; a NaN first and another later; ties at big
+    X = np.array([[0, 0], [10, 0], [0, 10], [1, 0]], dtype)
     out = net.forward(X)
-    assert np.isnan(out[1, 2]) and np.isinf(out[1, 0]) and out[0, 1] == out[0, 3]
+    assert out[0, 1] == out[0, 3] and np.isnan(out[1, 2]) and np.isinf(out[1, 0])
+    assert np.isnan(out[2, 0]) and np.isnan(out[2, 2]) and out[3, 0] == out[3, 1]
     labels = net.predict(X)
     assert labels.dtype == np.int64
     np.testing.assert_array_equal(labels, np.argmax(out, axis=1))
-    np.testing.assert_array_equal(labels, [1, 2, 0])
+    np.testing.assert_array_equal(labels, [1, 2, 0, 0])

@@ -133,6 +133,17 @@ def test_score_is_accuracy_and_r2():
     assert clf.score(X, (pred + 1) % 3) == 0.0
 
 
+def test_r2_averages_outputs_and_scores_a_constant_target():
+    # per output: 1 - SS_res / SS_tot, or for a constant target 1 when predicted
+    # exactly and 0 otherwise; then the mean over outputs
+    net = mlpfast.MLP([1, 2], activation="identity", loss="mse", dtype="float64")
+    net.layers[0].W, net.layers[0].b = [[0, 1]], [2, 0]        # outputs (2, x)
+    X = [[1], [3]]
+    assert net.score(X, [[2, 1], [2, 3]]) == 1.0               # constant column hit
+    assert net.score(X, [[2, 2], [2, 4]]) == 0.5                # (1 + (1 - 2/2)) / 2
+    assert net.score(X, [[5, 1], [5, 3]]) == 0.5               # constant column missed
+
+
 def test_backends_agree_on_a_short_training_run():
     rng = np.random.default_rng(5)
     X, y = rng.standard_normal((100, 6)), rng.integers(0, 3, 100)

@@ -174,6 +174,20 @@ def test_validation_and_early_stopping_restore_best_weights():
     assert_same_arrays(net.params, best[h.best_epoch])
 
 
+def test_early_stopping_waits_patience_epochs_for_an_improvement_beyond_tol():
+    # the validation loss cannot fall by tol = 10: epoch 0 is the best, the run stops
+    # after 3 more epochs and restores epoch 0's weights
+    X, y = _data(n=300)
+    net = mlpfast.MLP([7, 16, 3], seed=0)
+    saved = []
+    h = net.fit(X[60:], y[60:], epochs=20, learning_rate=0.1, validation_data=(X[:60], y[:60]),
+                early_stopping=True, patience=3, tol=10.0,
+                callbacks=[lambda n, e, logs: saved.append([p.copy() for p in n.params])])
+    assert min(h.val_loss[1:]) < h.val_loss[0]                   # it did improve, by < tol
+    assert h.stopped_early and h.epochs == 4 and h.best_epoch == 0
+    assert_same_arrays(net.params, saved[0])
+
+
 def test_validation_fraction_split():
     X, y = _data(n=200)
     h = mlpfast.MLP([7, 8, 3], seed=0).fit(X, y, epochs=2, validation_fraction=0.25,
@@ -203,6 +217,9 @@ def test_ctrl_c_stops_cleanly_after_the_current_step(engine, sizes, threads):
     assert h.interrupted
     if engine:      # looks every few steps, from the first: stops inside epoch 2
         assert h.epochs == 3 and h.n_iter[-1] < h.n_iter[0]
+        # whose loss is the mean over the rows it trained, not over all 2000 rows
+        # (which would make it n_iter[-1] · 32 / 2000 of that)
+        assert h.loss[-1] > 0.5 * h.loss[-2]
     else:           # looks before every step: stops before epoch 2's first
         assert h.epochs == 2
     assert all(np.isfinite(p).all() for p in net.params)
@@ -227,6 +244,27 @@ def test_reduce_on_plateau_lowers_the_rate():
         X, (y + np.arange(len(y))) % 3, epochs=12, optimizer="sgd", learning_rate=1e-6,
         lr_schedule=mlpfast.schedules.ReduceOnPlateau(factor=0.5, patience=2, tol=1.0))
     assert h.learning_rate[0] == 1e-6 and h.learning_rate[-1] < 1e-6
+
+
+def test_reduce_on_plateau_stops_at_min_lr():
+    X, y = _data()
+    schedule = mlpfast.schedules.ReduceOnPlateau(factor=0.5, patience=1, tol=1.0, min_lr=4e-7)
+    h = mlpfast.MLP([7, 8, 3], seed=0).fit(X, y, epochs=6, optimizer="sgd",
+                                            learning_rate=1e-6, lr_schedule=schedule)
+    assert h.learning_rate == [1e-6, 1e-6, 5e-7, 4e-7, 4e-7, 4e-7]
+
+
+def test_reduce_on_plateau_watches_the_validation_loss():
+    # the training loss keeps falling while the loss on mislabelled validation rows
+    # rises: watching the latter, the rate halves every 2 epochs
+    X, y = _data(n=300)
+    schedule = mlpfast.schedules.ReduceOnPlateau(factor=0.5, patience=2, tol=1e-4)
+    h = mlpfast.MLP([7, 16, 3], seed=0).fit(
+        X[60:], y[60:], epochs=7, optimizer="sgd", learning_rate=0.05, lr_schedule=schedule,
+        validation_data=(X[:60], (y[:60] + 1) % 3))
+    assert all(b < a - 1e-4 for a, b in zip(h.loss, h.loss[1:]))
+    assert all(b > a for a, b in zip(h.val_loss, h.val_loss[1:]))
+    assert h.learning_rate == [0.05, 0.05, 0.05, 0.025, 0.025, 0.0125, 0.0125]
 
 
 @pytest.mark.parametrize("engine", [True, False])

@@ -142,7 +142,9 @@ def fit(net, X, y, epochs=10, batch_size=32, optimizer="adam", learning_rate=1e-
 
     optimizer: a name of DESIGN §5 (with ``learning_rate``) or an
     ``mlpfast.optimizers.Optimizer``; the network keeps it, and its state,
-    between calls unless a different one is passed.  early_stopping watches
+    between calls unless a different one is passed.  validation_fraction: that
+    share of X's rows (rounded, at least one), drawn with the network's generator,
+    is held out; both parts keep X's order.  early_stopping watches
     the validation loss (validation_data, or a validation_fraction of X,
     0.1 by default) and restores the best weights after `patience` epochs
     without an improvement larger than `tol`.  callbacks: callables

@@ -162,6 +162,15 @@ def test_bad_files_raise_model_format_error(tmp_path):
     newer = _rewrite(good, tmp_path / "v999.npz", lambda a: a.update(version=np.array(999)))
     message = _load_error(newer)
     assert "version 999" in message and "newer" in message
+    next_version = mlpfast.io.VERSION + 1                 # the first version it cannot read
+    newer = _rewrite(good, tmp_path / "vnext.npz",
+                     lambda a: a.update(version=np.array(next_version)))
+    assert f"version {next_version}" in _load_error(newer)
+
+    def poison(a):
+        a["params_0"] = a["params_0"].copy()
+        a["params_0"][3] = np.nan
+    assert "params_0 are not finite" in _load_error(_rewrite(good, tmp_path / "nan.npz", poison))
 
     def squash(a):
         a["params_0"] = a["params_0"][:-1]

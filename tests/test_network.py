@@ -185,6 +185,16 @@ def test_auto_init(activation, expected):
     assert not net.layers[0].b.any()
 
 
+def test_auto_init_gives_a_relu_output_layer_xavier():
+    # He is for hidden relu-like layers: the output layer gets Xavier uniform whatever
+    # its activation (He normal's 3000 draws of std 0.082 would pass the bound 0.139)
+    net = mlpfast.MLP([400, 300, 10], activation="relu", output_activation="relu",
+                      loss="mse", dtype="float64", seed=0)
+    W2 = net.layers[1].W
+    assert np.abs(W2).max() <= np.sqrt(6 / 310)
+    assert W2.std() == pytest.approx(np.sqrt(6 / 310) / np.sqrt(3), rel=0.05)
+
+
 @pytest.mark.parametrize("scheme,std", [
     ("he_uniform", np.sqrt(2 / 500)), ("xavier_normal", np.sqrt(2 / 700)),
     ("lecun", np.sqrt(1 / 500)), ("lecun_uniform", np.sqrt(1 / 500))])

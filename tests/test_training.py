@@ -195,6 +195,23 @@ def test_validation_fraction_split():
     assert len(h.val_loss) == 2 and h.n_iter == [1, 1]
 
 
+def test_validation_fraction_is_a_random_subset_in_x_order():
+    # round(0.25 · 203) = 51 rows drawn with the network's generator; both parts keep
+    # X's order: the same run as passing that split as validation_data
+    X, y = _data()
+    a, b = _twins(layer_sizes=[7, 8, 3], activation="relu")
+    state = a.rng.bit_generator.state
+    options = dict(epochs=3, batch_size=16, shuffle=False, optimizer="sgd", learning_rate=0.1)
+    h1 = a.fit(X, y, validation_fraction=0.25, **options)
+    rng = np.random.default_rng()
+    rng.bit_generator.state = state
+    perm = rng.permutation(len(X))
+    val, train = np.sort(perm[:51]), np.sort(perm[51:])
+    h2 = b.fit(X[train], y[train], validation_data=(X[val], y[val]), **options)
+    assert h1.val_loss == h2.val_loss and h1.loss == h2.loss
+    assert_same_arrays(a.params, b.params)
+
+
 def test_callback_can_stop_training():
     X, y = _data()
     h = mlpfast.MLP([7, 8, 3], seed=0).fit(X, y, epochs=10,

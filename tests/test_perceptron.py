@@ -100,6 +100,16 @@ def test_net_zero_gives_minus_one():
     assert_array_equal(p.predict([[0.5, 0.5], [0.5, 0.6]]), [-1, 1])
 
 
+def test_net_zero_is_minus_one_in_training_too():
+    # on the boundary (net = 0) the output is −1, so a −1 target there is no error
+    p = Perceptron(2, learning_rate=0.5)
+    p.weights, p.threshold = (1, 1), 1.0
+    p.fit([[0.5, 0.5]], [-1], epochs=3)
+    assert p.errors_ == [0] and p.n_epochs_ == 1 and p.converged_
+    assert_array_equal(p.weights, [1, 1])
+    assert p.threshold == 1.0
+
+
 def test_seeded_initialisation():
     a, b, c = Perceptron(4, seed=7), Perceptron(4, seed=7), Perceptron(4, seed=8)
     assert_array_equal(a.weights, b.weights)

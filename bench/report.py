@@ -188,8 +188,9 @@ def render(groups, machine, when, note):
                   "Each pair times the two sides one right after the other (each after an "
                   "untimed run of its own), so both see the same load; the tables below are "
                   "ratios of medians taken minutes apart.", "", targets_table(groups), ""]
-        if independent_text(groups):
-            parts += [independent_text(groups), ""]
+        reference = independent_text(groups)
+        if reference:
+            parts += [reference, ""]
     parts += ["## Train step (one SGD step, float32, per-step median over one-epoch rounds)", "",
               train, "", "![speed-ups vs peers](results.png)", "",
               "## Batch-1 inference latency (median µs)", "", infer_table(groups), "",

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 
+import mlpfast
 import mlpfast.reference as reference
 
 try:
@@ -85,6 +86,14 @@ def as64(*arrays):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def threads():
+    """mlpfast.set_num_threads for the test; the count before is restored after."""
+    before = mlpfast.get_num_threads()
+    yield mlpfast.set_num_threads
+    mlpfast.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

@@ -14,13 +14,10 @@ LOSSES = ("cross_entropy", "binary_cross_entropy", "mse")
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
+def one_thread(threads):
     """Batches of 8 rows: on a busy machine, starting OpenMP teams for them costs
     far more than the work (results are the same for any thread count)."""
-    before = mlpfast.get_num_threads()
-    mlpfast.set_num_threads(1)
-    yield
-    mlpfast.set_num_threads(before)
+    threads(1)
 
 
 def _data(loss, n=40, m=5, seed=0):

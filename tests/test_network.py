@@ -205,21 +205,17 @@ def test_named_init_schemes(scheme, std):
 
 @pytest.mark.parametrize("rows", [1, 2, 100])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_inference_is_bitwise_the_same_on_any_thread_count(dtype, rows):
+def test_inference_is_bitwise_the_same_on_any_thread_count(dtype, rows, threads):
     # inference takes threads from the hand-off team (csrc/team.h), batch-1
     # products too (784 x 256 and up); X as it is, or converted first
     net = mlpfast.MLP([300, 517, 10], dtype=dtype, seed=0)
     X = np.random.default_rng(1).standard_normal((rows, 300))
-    before = mlpfast.get_num_threads()
-    try:
-        mlpfast.set_num_threads(1)
-        want = net.forward(X)                       # the layer path, OpenMP kernels
-        for n_threads in (1, 2, 3):
-            mlpfast.set_num_threads(n_threads)
-            for x in (X.astype(dtype), np.asfortranarray(X), X.tolist()):
-                np.testing.assert_array_equal(net._output(x), want)
-    finally:
-        mlpfast.set_num_threads(before)
+    threads(1)
+    want = net.forward(X)                           # the layer path, OpenMP kernels
+    for n_threads in (1, 2, 3):
+        threads(n_threads)
+        for x in (X.astype(dtype), np.asfortranarray(X), X.tolist()):
+            np.testing.assert_array_equal(net._output(x), want)
 
 
 def _ready(X):

@@ -92,17 +92,13 @@ def test_both_backends_export_every_kernel_with_one_signature(nat, ref):
         assert inspect.signature(getattr(nat, name)) == inspect.signature(getattr(ref, name))
 
 
-def test_threads_setting_and_default_from_env():
-    old = mlpfast.get_num_threads()
-    try:
-        mlpfast.set_num_threads(3)
-        assert mlpfast.get_num_threads() == 3
-        with pytest.raises(ValueError, match="positive int"):
-            mlpfast.set_num_threads(0)
-        with pytest.raises(TypeError, match="positive int"):
-            mlpfast.set_num_threads("2")
-    finally:
-        mlpfast.set_num_threads(old)
+def test_threads_setting_and_default_from_env(threads):
+    threads(3)
+    assert mlpfast.get_num_threads() == 3
+    with pytest.raises(ValueError, match="positive int"):
+        mlpfast.set_num_threads(0)
+    with pytest.raises(TypeError, match="positive int"):
+        mlpfast.set_num_threads("2")
     result = run_python("import mlpfast; print(mlpfast.get_num_threads())", OMP_NUM_THREADS="5")
     assert result.stdout.strip() == "5"
 
@@ -163,7 +159,7 @@ def test_exact_in_place_is_allowed_where_documented(nat):
 @pytest.mark.parametrize("shape", [(1, 1), (7, 13), (257, 31), (301, 499)])
 @pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("where", ["first", "middle", "last"])
-def test_native_finiteness_check_agrees_with_numpy(nat, dtype, shape, bad, where):
+def test_native_finiteness_check_agrees_with_numpy(nat, dtype, shape, bad, where, threads):
     from mlpfast import _validation
     X = np.random.default_rng(0).standard_normal(shape).astype(dtype)
     X[0, 0] = np.finfo(dtype).max            # large but finite stays finite
@@ -171,15 +167,11 @@ def test_native_finiteness_check_agrees_with_numpy(nat, dtype, shape, bad, where
         flat = X.reshape(-1)
         flat[{"first": 0, "middle": flat.size // 2, "last": flat.size - 1}[where]] = bad
     expected = bool(np.isfinite(X).all())
-    before = mlpfast.get_num_threads()
-    try:
-        for n_threads in THREADS_BITWISE:    # (301, 499): 3 chunks shared out
-            mlpfast.set_num_threads(n_threads)
-            assert _validation.all_finite(X) == expected
-            assert _validation.all_finite(np.asfortranarray(X)) == expected
-            assert _validation.all_finite(X.view(_Subclass)) == expected    # e.g. np.memmap
-    finally:
-        mlpfast.set_num_threads(before)
+    for n_threads in THREADS_BITWISE:        # (301, 499): 3 chunks shared out
+        threads(n_threads)
+        assert _validation.all_finite(X) == expected
+        assert _validation.all_finite(np.asfortranarray(X)) == expected
+        assert _validation.all_finite(X.view(_Subclass)) == expected    # e.g. np.memmap
 
 
 class _Subclass(np.ndarray):

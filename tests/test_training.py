@@ -22,14 +22,6 @@ def _data(n=203, m=7, classes=3, seed=0):
 HALVES_SIZES = [64, 512, 512, 3]
 
 
-@pytest.fixture
-def threads():
-    """mlpfast.set_num_threads for the test; the count before is restored after."""
-    before = mlpfast.get_num_threads()
-    yield mlpfast.set_num_threads
-    mlpfast.set_num_threads(before)
-
-
 def _twins(**kwargs):
     config = dict(layer_sizes=[7, 13, 11, 3], activation=["relu", "prelu"], seed=4,
                   l2=1e-3, backend="native")
@@ -482,7 +474,7 @@ def test_fit_takes_a_memmap_as_it_is(tmp_path):
     assert_same_arrays(a.params, b.params)
 
 
-def test_large_predict_releases_the_gil():
+def test_large_predict_releases_the_gil(threads):
     # engine.Forward runs calls of 2^20 multiply-adds or more without the GIL, so
     # another Python thread keeps counting through them (holding it, the counter
     # got 2.5k-5k increments a call; releasing it, 90k-200k)
@@ -496,11 +488,11 @@ def test_large_predict_releases_the_gil():
         while not stop.is_set():
             count[0] += 1
 
-    interval, before = sys.getswitchinterval(), mlpfast.get_num_threads()
+    interval = sys.getswitchinterval()
     worker = threading.Thread(target=counter)
     try:
         sys.setswitchinterval(1e-4)             # else the GIL passes for 5 ms between calls
-        mlpfast.set_num_threads(1)
+        threads(1)
         net.predict(X)
         worker.start()
         while count[0] == 0:
@@ -514,6 +506,5 @@ def test_large_predict_releases_the_gil():
         stop.set()
         if worker.is_alive():
             worker.join()
-        mlpfast.set_num_threads(before)
         sys.setswitchinterval(interval)
     assert max(counts) > 30000, counts

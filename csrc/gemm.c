@@ -41,7 +41,8 @@
  *   is streamed in place, strip by strip, by kernels of R (8 / 4 / 2 / 1) rows
  *   and up to 16 vectors with a masked last vector (gemm_smallm.h); no packing,
  *   no allocation; threads split N (same core, same columns on every call, so
- *   weights that fit in the two L2s stay there).
+ *   weights that fit in the two L2s stay there).  Strips and cells start on
+ *   B's vector boundaries, wherever in a line B itself starts.
  * * Memory: one aligned block per call (a B panel and an A block per thread),
  *   freed before return; failure returns -1 before any work.
  * * Epilogue: called on each MR-row panel of an MC x NC tile by the thread that
@@ -98,6 +99,11 @@
 #endif
 #ifndef SMALLM_B_BYTES
 #define SMALLM_B_BYTES (1 << 20)
+#endif
+/* The small-M path aligns its strips to B's vectors when at least SMALLM_PEEL
+ * vectors follow the first boundary (see smallm in gemm_driver.h). */
+#ifndef SMALLM_PEEL
+#define SMALLM_PEEL 8
 #endif
 /* Packing memory of up to STACK_PACK bytes (tiny problems: e.g. 32 x 32 x 32)
  * lives in an aligned local array of the call instead of a malloc'd block. */

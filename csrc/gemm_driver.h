@@ -190,6 +190,17 @@ static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, 
     }
 }
 
+/* How many elements p sits past a vl-element boundary, when rows ld apart all
+ * sit the same way (else 0: no layout to align to).  NumPy's arrays start 16
+ * or 48 bytes into a line, where a split load on every k cost the small-M path
+ * up to a third of its speed. */
+static inline ptrdiff_t F(misalign)(const T *p, ptrdiff_t ld, int vl)
+{
+    const uintptr_t a = (uintptr_t)p;
+    if (a % sizeof(T) || ld % vl) return 0;
+    return (ptrdiff_t)(a / sizeof(T) % (uintptr_t)vl);
+}
+
 /* C[0:M, n0:n1] for the small-M shapes (SMALLM in gemm.c) against op(B) = B
  * read in place (no packing, no buffer; see gemm_smallm.h): per KC block, the
  * rows in chunks of 8 / 4 / 2 / 1, each against column strips of NV vectors,
@@ -199,6 +210,14 @@ static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1)
     const F(kdesc) *d = J->d;
     const int vl = d->vl;
     const ptrdiff_t sai = J->ta ? 1 : J->lda, sak = J->ta ? J->lda : 1;
+    /* a first strip up to B's next vector boundary, when every row of B has the
+     * same one, so that the strips after it load whole vectors.  The narrow
+     * strip costs about what a wide one does (the same broadcasts of A), so it
+     * pays only with SMALLM_PEEL vectors after it (B at 16 bytes into a line,
+     * one core: 1.23x on 128 x 256 x 784, 1.14x on 1 x 256 x 784, 1.54x on
+     * 8 x 1024 x 1024; 0.79x on 64 x 64 x 64, whose B sits in L1). */
+    ptrdiff_t lead = (vl - F(misalign)(J->B + n0, J->ldb, vl)) % vl;
+    if (n1 - n0 - lead < SMALLM_PEEL * vl) lead = 0;
     for (ptrdiff_t pc = 0, kc; pc < J->K; pc += kc) {
         kc = F(kblock)(J, pc);
         const int first = pc == 0 && !J->accumulate;
@@ -208,7 +227,9 @@ static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1)
             const int lr = left >= 8 ? 3 : left >= 4 ? 2 : left >= 2 ? 1 : 0;
             const T *a = J->A + i0 * sai + pc * sak;
             T *c = J->C + i0 * J->ldc;
-            for (ptrdiff_t j = n0; j < n1;) {
+            if (lead)
+                d->sm[lr][0](kc, a, sai, sak, b + n0, J->ldb, c + n0, J->ldc, (int)lead, first);
+            for (ptrdiff_t j = n0 + lead; j < n1;) {
                 const ptrdiff_t nvec = cdiv(n1 - j, vl);
                 int lv = 4;
                 while (lv > 0 && (!d->sm[lr][lv] || ((ptrdiff_t)1 << lv) > nvec)) lv--;
@@ -229,7 +250,7 @@ static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1)
 typedef struct {
     const F(job) *J;
     struct share *S;
-    ptrdiff_t step;
+    ptrdiff_t step, shift;      /* small-M: cell c spans [c step - shift, (c+1) step - shift) */
 } F(task_ctx);
 
 /* Thread t of the packed path: cells of the plan's pm x pn grid over C. */
@@ -254,8 +275,9 @@ static void F(smallm_task)(void *ctx, int t)
     const F(task_ctx) *c = (const F(task_ctx) *)ctx;
     const ptrdiff_t N = c->J->N;
     for (int pos = 0, cell; (cell = share_next(c->S, t, &pos)) >= 0;) {
-        const ptrdiff_t n0 = cell * c->step;
-        if (n0 < N) F(smallm)(c->J, n0, n0 + c->step < N ? n0 + c->step : N);
+        const ptrdiff_t n0 = cell ? cell * c->step - c->shift : 0;
+        const ptrdiff_t n1 = (cell + 1) * c->step - c->shift;
+        if (n0 < N) F(smallm)(c->J, n0, n1 < N ? n1 : N);
     }
 }
 
@@ -282,14 +304,16 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
          (N <= d->vl && (double)M * (double)N * (double)K <= DIRECT_MNK))) {
         /* threads split N into cells of whole cache lines, shared out by S */
         int nt = (n_threads > 1 && 2.0 * M * N * K >= SMALLM_PAR_FLOPS) ? n_threads : 1;
-        const ptrdiff_t line = 64 / (ptrdiff_t)sizeof(T), lines = cdiv(N, line);
+        /* cells of whole lines of B (wherever B's rows start in a line) */
+        const ptrdiff_t line = 64 / (ptrdiff_t)sizeof(T), shift = F(misalign)(B, ldb, line);
+        const ptrdiff_t lines = cdiv(N + shift, line);
         if (nt > lines) nt = (int)lines;
         if (nt > 1) {
             ptrdiff_t ncell = nt * SMALLM_CELLS;
             while (ncell > nt && (ncell > lines || ncell > MAX_CELLS)) ncell -= nt;
             struct share S;
             share_init(&S, ncell, nt);
-            F(task_ctx) c = {&J, &S, round_up(cdiv(N, ncell), line)};
+            F(task_ctx) c = {&J, &S, round_up(cdiv(N + shift, ncell), line), shift};
             run_threads(nt, handoff, F(smallm_task), &c);
             return 0;
         }
@@ -312,7 +336,7 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
 
     struct share S;
     share_init(&S, J.P.ncell, J.P.nt);
-    F(task_ctx) c = {&J, &S, 0};
+    F(task_ctx) c = {&J, &S, 0, 0};
     run_threads(J.P.nt, handoff, F(packed_task), &c);
     if (J.mem != stack_mem) aligned_free(J.mem);
     return 0;

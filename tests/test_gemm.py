@@ -8,6 +8,8 @@ import itertools
 import numpy as np
 import pytest
 
+from mlpfast import _memory
+
 from conftest import (DTYPES, SHAPES_MNK, THREADS, THREADS_BITWISE, as64, assert_close,
                       random_array)
 
@@ -203,6 +205,38 @@ def test_gemm_small_m(nat, ref, rng, path, dtype, trans_a, N, K):
                 assert_close(native(nat, A, B, trans_a, False, n_threads, C=C0),
                              reference(ref, A, B, trans_a, False, C=C0), dtype, k=K + 1)
 
+
+
+def at_offset(a, offset):
+    """A copy of `a` whose data starts `offset` elements past a 64-byte line."""
+    flat = _memory.empty((a.size + 64,), a.dtype)[offset:offset + a.size]
+    out = flat.reshape(a.shape)
+    out[...] = a
+    return out
+
+
+@pytest.mark.parametrize("M", [1, 8, 40])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_small_m_with_b_anywhere_in_a_line(nat, ref, rng, path, dtype, M):
+    """B starting at every element of a cache line (NumPy's arrays start 16 or 48
+    bytes in; the small-M path then aligns its strips to B's vectors and moves its
+    thread cells with them): the same bits as B on a line boundary, every
+    column written once, for any thread count."""
+    N, K = 320, 300                 # rows of B on vector boundaries alike; KC blocks
+    A, B = operands(rng, M, N, K, dtype, False, False)
+    C0 = random_array(rng, (M, N), dtype)
+    want = native(nat, A, at_offset(B, 0), False, False)
+    assert_close(want, reference(ref, A, B, False, False), dtype, k=K)
+    want_acc = native(nat, A, at_offset(B, 0), False, False, C=C0)
+    for offset in range(64 // np.dtype(dtype).itemsize):
+        b = at_offset(B, offset)
+        for n_threads, handoff in itertools.product(THREADS_BITWISE, (False, True)):
+            np.testing.assert_array_equal(
+                native(nat, A, b, False, False, n_threads, handoff=handoff), want,
+                err_msg=str((offset, n_threads, handoff)))
+            np.testing.assert_array_equal(
+                native(nat, A, b, False, False, n_threads, C=C0, handoff=handoff), want_acc,
+                err_msg=str((offset, n_threads, handoff)))
 
 # ---------------------------------------------------------------- epilogue
 

@@ -95,6 +95,23 @@ def test_gradcheck_is_nan_when_nothing_is_checked():
     assert np.isnan(mlpfast.gradcheck(net, np.zeros((3, 2)), np.zeros((3, 2))))
 
 
+def test_gradcheck_is_the_relative_error_of_design(monkeypatch):
+    """Analytic gradients doubled (the loss, which the differences use, kept):
+    ‖2g − g‖ / (‖2g‖ + ‖g‖) = 1/3, whatever g is."""
+    backward = mlpfast.MLP.backward
+
+    def doubled(self, y):
+        loss = backward(self, y)
+        for g in self.grads:
+            g *= 2
+        return loss
+    rng = np.random.default_rng(3)
+    net = mlpfast.MLP([3, 4, 2], activation="tanh", loss="mse", dtype="float64", seed=0)
+    X, y = rng.uniform(-1, 1, (5, 3)), rng.standard_normal((5, 2))
+    monkeypatch.setattr(mlpfast.MLP, "backward", doubled)
+    assert abs(mlpfast.gradcheck(net, X, y) - 1 / 3) < 1e-8
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_predict_outputs(dtype):
     rng = np.random.default_rng(0)

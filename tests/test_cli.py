@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import mlpfast
-from mlpfast import csvdata
+from mlpfast import cli, csvdata
 from mlpfast.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -207,6 +207,98 @@ def test_errors_are_one_line_with_status_2(tmp_path, class_csv, capsys):
         capsys, ["predict", str(tmp_path / "none.npz"), str(path)])
     assert "not an mlpfast model file" in one_error_line(capsys, ["predict", str(path), str(path)])
     assert "required: data" in one_error_line(capsys, ["predict", str(model)])
+
+
+@pytest.mark.parametrize("option,value", [
+    ("--layers", "64,0"), ("--layers", "a"), ("--epochs", "0"), ("--batch-size", "0"),
+    ("--lr", "inf"), ("--l2", "-1"), ("--dropout", "1"), ("--validation-fraction", "1")])
+def test_a_bad_option_value_is_named_with_the_option(class_csv, capsys, option, value):
+    """Rejected by the option's own check, not later by whatever it reaches."""
+    path, _, _ = class_csv
+    line = one_error_line(capsys, ["train", str(path), "--target", "kind", option, value])
+    assert f"argument {option}: " in line and repr(value) in line
+
+
+def test_options_that_cannot_work_together(tmp_path, class_csv, value_csv, capsys):
+    path, _, _ = class_csv
+    assert "--early-stopping needs --validation-fraction > 0" in one_error_line(
+        capsys, ["train", str(path), "--target", "kind", "--early-stopping",
+                 "--validation-fraction", "0"])
+    # round(0.001 * 120) = 0 validation rows
+    assert "leaves 0 validation and 120 training rows" in one_error_line(
+        capsys, ["train", str(path), "--target", "kind", "--validation-fraction", "0.001"])
+    values, _, _ = value_csv
+    model = tmp_path / "reg.npz"
+    assert main(["train", str(values), "--target", "price", "--epochs", "1",
+                 "--out", str(model)]) == 0
+    capsys.readouterr()
+    assert "--proba needs a classification model" in one_error_line(
+        capsys, ["predict", str(model), str(values), "--proba"])
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    line = one_error_line(capsys, ["predict", str(model), str(values), "--out", str(folder)])
+    assert line == f"mlpfast: error: {folder}: Is a directory"
+
+
+def test_scaling_is_fitted_on_the_training_rows_of_the_seeded_split(tmp_path, value_csv,
+                                                                     capsys):
+    """Both standardisations come from the training rows only (the validation rows
+    must not leak into them), and --seed moves the split."""
+    path, _, _ = value_csv
+    table = csvdata.read_csv(path, target="price")
+    means = []
+    for seed in (0, 1):
+        model = tmp_path / f"s{seed}.npz"
+        assert main(["train", str(path), "--target", "price", "--epochs", "1", "--seed",
+                     str(seed), "--validation-fraction", "0.3", "--out", str(model)]) == 0
+        meta = mlpfast.load(model).metadata
+        rows, held_out = cli._split(150, 0.3, seed)
+        assert len(rows) == 105 and sorted([*rows, *held_out]) == list(range(150))
+        scaler = csvdata.Standardizer.from_dict(meta["standardizer"])
+        target = csvdata.Standardizer.from_dict(meta["target_standardizer"])
+        np.testing.assert_allclose(scaler.mean, table.features[rows].mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(scaler.scale, table.features[rows].std(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(target.mean, [table.target[rows].mean()], rtol=1e-12)
+        np.testing.assert_allclose(target.scale, [table.target[rows].std()], rtol=1e-12)
+        means.append(scaler.mean)
+    assert np.abs(means[0] - means[1]).max() > 1e-3
+    capsys.readouterr()
+
+
+def test_early_stopping_reports_the_restored_epoch(tmp_path, capsys):
+    """Noisy targets and a large step overfit within a few epochs; the validation
+    loss printed is that of the weights kept, not of the last epoch."""
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1, 1, size=(150, 3))
+    y = 1000 + 300 * X[:, 0] - 200 * X[:, 1] ** 2 + rng.normal(0, 100, 150)
+    path = write_csv(tmp_path / "noisy.csv", ["a", "b", "c", "price"],
+                     [[f"{v:.6f}" for v in (*x, t)] for x, t in zip(X, y)])
+    model = tmp_path / "es.npz"
+    assert main(["train", str(path), "--target", "price", "--layers", "64,64", "--lr", "0.01",
+                 "--epochs", "300", "--batch-size", "8", "--dtype", "float64",
+                 "--early-stopping", "--validation-fraction", "0.3", "--out", str(model)]) == 0
+    out = capsys.readouterr().out
+    stop = re.search(r"trained (\d+) epochs .*weights of epoch (\d+) restored", out)
+    assert stop and int(stop.group(2)) < int(stop.group(1))
+    printed = float(re.search(r"validation: loss ([0-9.]+)", out).group(1))
+    net = mlpfast.load(model)
+    meta = net.metadata
+    table = csvdata.read_csv(path, target="price")
+    _, held_out = cli._split(150, 0.3, 0)
+    Xv = csvdata.Standardizer.from_dict(meta["standardizer"]).transform(table.features[held_out])
+    yv = csvdata.Standardizer.from_dict(meta["target_standardizer"]).transform(
+        table.target[held_out, None])
+    kept, _ = net.loss_and_grads(Xv, yv)
+    assert abs(printed - kept) < 1e-4
+
+
+def test_dropout_reaches_the_network(tmp_path, value_csv, capsys):
+    path, _, _ = value_csv
+    model = tmp_path / "d.npz"
+    assert main(["train", str(path), "--target", "price", "--epochs", "1", "--dropout", "0.25",
+                 "--out", str(model)]) == 0
+    assert mlpfast.load(model).dropout == 0.25
+    capsys.readouterr()
 
 
 def test_error_in_a_subprocess_has_no_traceback(tmp_path):

@@ -100,10 +100,15 @@
 #ifndef SMALLM_B_BYTES
 #define SMALLM_B_BYTES (1 << 20)
 #endif
-/* The small-M path aligns its strips to B's vectors when at least SMALLM_PEEL
- * vectors follow the first boundary (see smallm in gemm_driver.h). */
+/* The small-M path aligns its strips to B's vectors when that adds no strip
+ * or when at least SMALLM_PEEL vectors follow the first boundary (smallm in
+ * gemm_driver.h).  B at 16 bytes into a line, one core, strips aligned against
+ * not: 1.23x on 128 x 256 x 784, 1.14x on 1 x 256 x 784, 1.54x on
+ * 8 x 1024 x 1024, 1.04-1.10x on 64 x 128 x 128 (7.25 vectors follow), 0.99x
+ * on 32 x 96 x 512 (5.25), 0.77x on 64 x 64 x 512 and 0.60x on 64 x 32 x 784
+ * (one strip more: 3 for 2, 2 for 1). */
 #ifndef SMALLM_PEEL
-#define SMALLM_PEEL 8
+#define SMALLM_PEEL 6
 #endif
 /* Packing memory of up to STACK_PACK bytes (tiny problems: e.g. 32 x 32 x 32)
  * lives in an aligned local array of the call instead of a malloc'd block. */

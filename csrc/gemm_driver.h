@@ -201,6 +201,23 @@ static inline ptrdiff_t F(misalign)(const T *p, ptrdiff_t ld, int vl)
     return (ptrdiff_t)(a / sizeof(T) % (uintptr_t)vl);
 }
 
+/* log2 of the vectors in the widest small-M strip of row chunk lr (2^lr rows)
+ * that nvec vectors fill, and how many strips n columns take, widest first. */
+static inline int F(strip_width)(const F(kdesc) *d, int lr, ptrdiff_t nvec)
+{
+    int lv = 4;
+    while (lv > 0 && (!d->sm[lr][lv] || ((ptrdiff_t)1 << lv) > nvec)) lv--;
+    return lv;
+}
+
+static ptrdiff_t F(strips)(const F(kdesc) *d, int lr, ptrdiff_t n)
+{
+    ptrdiff_t count = 0;
+    for (ptrdiff_t nvec = cdiv(n, d->vl); nvec > 0; count++)
+        nvec -= (ptrdiff_t)1 << F(strip_width)(d, lr, nvec);
+    return count;
+}
+
 /* C[0:M, n0:n1] for the small-M shapes (SMALLM in gemm.c) against op(B) = B
  * read in place (no packing, no buffer; see gemm_smallm.h): per KC block, the
  * rows in chunks of 8 / 4 / 2 / 1, each against column strips of NV vectors,
@@ -210,14 +227,17 @@ static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1)
     const F(kdesc) *d = J->d;
     const int vl = d->vl;
     const ptrdiff_t sai = J->ta ? 1 : J->lda, sak = J->ta ? J->lda : 1;
-    /* a first strip up to B's next vector boundary, when every row of B has the
-     * same one, so that the strips after it load whole vectors.  The narrow
-     * strip costs about what a wide one does (the same broadcasts of A), so it
-     * pays only with SMALLM_PEEL vectors after it (B at 16 bytes into a line,
-     * one core: 1.23x on 128 x 256 x 784, 1.14x on 1 x 256 x 784, 1.54x on
-     * 8 x 1024 x 1024; 0.79x on 64 x 64 x 64, whose B sits in L1). */
-    ptrdiff_t lead = (vl - F(misalign)(J->B + n0, J->ldb, vl)) % vl;
-    if (n1 - n0 - lead < SMALLM_PEEL * vl) lead = 0;
+    /* per row chunk (lr): a first strip up to B's next vector boundary, when
+     * every row of B has the same one, so that the strips after it load whole
+     * vectors.  The narrow strip costs about what a wide one does (the same
+     * broadcasts of A), so it pays when it adds no strip (the ragged last one
+     * shrinks instead) or when SMALLM_PEEL vectors follow it (see gemm.c). */
+    const ptrdiff_t n = n1 - n0, lead0 = (vl - F(misalign)(J->B + n0, J->ldb, vl)) % vl;
+    ptrdiff_t lead[4] = {0, 0, 0, 0};
+    for (int lr = 0; lr < 4 && lead0 && lead0 < n; lr++)
+        if (1 + F(strips)(d, lr, n - lead0) <= F(strips)(d, lr, n) ||
+            n - lead0 >= SMALLM_PEEL * vl)
+            lead[lr] = lead0;
     for (ptrdiff_t pc = 0, kc; pc < J->K; pc += kc) {
         kc = F(kblock)(J, pc);
         const int first = pc == 0 && !J->accumulate;
@@ -227,12 +247,11 @@ static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1)
             const int lr = left >= 8 ? 3 : left >= 4 ? 2 : left >= 2 ? 1 : 0;
             const T *a = J->A + i0 * sai + pc * sak;
             T *c = J->C + i0 * J->ldc;
-            if (lead)
-                d->sm[lr][0](kc, a, sai, sak, b + n0, J->ldb, c + n0, J->ldc, (int)lead, first);
-            for (ptrdiff_t j = n0 + lead; j < n1;) {
-                const ptrdiff_t nvec = cdiv(n1 - j, vl);
-                int lv = 4;
-                while (lv > 0 && (!d->sm[lr][lv] || ((ptrdiff_t)1 << lv) > nvec)) lv--;
+            if (lead[lr])
+                d->sm[lr][0](kc, a, sai, sak, b + n0, J->ldb, c + n0, J->ldc, (int)lead[lr],
+                             first);
+            for (ptrdiff_t j = n0 + lead[lr]; j < n1;) {
+                const int lv = F(strip_width)(d, lr, cdiv(n1 - j, vl));
                 ptrdiff_t w = (ptrdiff_t)vl << lv;
                 int nlast = vl;
                 if (j + w > n1) { nlast = (int)(n1 - j - (w - vl)); w = n1 - j; }

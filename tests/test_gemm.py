@@ -215,14 +215,16 @@ def at_offset(a, offset):
     return out
 
 
-@pytest.mark.parametrize("M", [1, 8, 40])
+@pytest.mark.parametrize("N", [64, 96, 320])
+@pytest.mark.parametrize("M", [1, 8, 15, 40])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_gemm_small_m_with_b_anywhere_in_a_line(nat, ref, rng, path, dtype, M):
+def test_gemm_small_m_with_b_anywhere_in_a_line(nat, ref, rng, path, dtype, M, N):
     """B starting at every element of a cache line (NumPy's arrays start 16 or 48
-    bytes in; the small-M path then aligns its strips to B's vectors and moves its
-    thread cells with them): the same bits as B on a line boundary, every
-    column written once, for any thread count."""
-    N, K = 320, 300                 # rows of B on vector boundaries alike; KC blocks
+    bytes in; the small-M path then aligns its strips to B's vectors where that
+    pays, per chunk of 8 / 4 / 2 / 1 rows, and moves its thread cells with B):
+    the same bits as B on a line boundary, every column written once, for any
+    thread count."""
+    K = 300                         # rows of B on vector boundaries alike; KC blocks
     A, B = operands(rng, M, N, K, dtype, False, False)
     C0 = random_array(rng, (M, N), dtype)
     want = native(nat, A, at_offset(B, 0), False, False)

@@ -66,6 +66,17 @@ def test_round_trip_is_exact(tmp_path, dtype, loss):
     np.testing.assert_array_equal(back.predict(X), net.predict(X))
 
 
+def test_round_trip_keeps_the_output_activation_and_seed(tmp_path):
+    net = mlpfast.MLP([3, 4, 2], output_activation="tanh", loss="mse", seed=5)
+    assert net.config()["output_activation"] == "tanh" and net.config()["seed"] == 5
+    net.save(tmp_path / "m.npz")
+    back = mlpfast.load(tmp_path / "m.npz")
+    assert back.config() == net.config() and back.layers[-1].activation == "tanh"
+    X = np.random.default_rng(0).uniform(-3, 3, (6, 3)).astype(np.float32)
+    np.testing.assert_array_equal(back.forward(X), net.forward(X))
+    assert np.abs(back.forward(X)).max() <= 1                 # through tanh
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("optimizer", ["adam", "momentum", "sgd"])
 def test_resume_after_load_equals_one_long_fit(tmp_path, dtype, optimizer):

@@ -112,23 +112,26 @@ def test_gradcheck_is_the_relative_error_of_design(monkeypatch):
     assert abs(mlpfast.gradcheck(net, X, y) - 1 / 3) < 1e-8
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_predict_outputs(dtype):
+def test_predict_outputs(dtype, backend):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((10, 4))
-    ce = mlpfast.MLP([4, 8, 3], dtype=dtype, seed=0)
+    ce = mlpfast.MLP([4, 8, 3], dtype=dtype, seed=0, backend=backend)
     proba = ce.predict_proba(X)
     assert proba.shape == (10, 3) and proba.dtype == np.dtype(dtype)
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
     np.testing.assert_array_equal(ce.predict(X), proba.argmax(axis=1))
-    bce = mlpfast.MLP([4, 8, 1], loss="binary_cross_entropy", dtype=dtype, seed=0)
+    bce = mlpfast.MLP([4, 8, 1], loss="binary_cross_entropy", dtype=dtype, seed=0,
+                      backend=backend)
     p2 = bce.predict_proba(X)
     assert p2.shape == (10, 2)
     np.testing.assert_allclose(p2.sum(axis=1), 1, rtol=1e-6)
     np.testing.assert_array_equal(bce.predict(X), (p2[:, 1] > 0.5).astype(int))
-    multi = mlpfast.MLP([4, 8, 3], loss="binary_cross_entropy", dtype=dtype, seed=0)
+    multi = mlpfast.MLP([4, 8, 3], loss="binary_cross_entropy", dtype=dtype, seed=0,
+                        backend=backend)
     assert multi.predict_proba(X).shape == (10, 3) and multi.predict(X).shape == (10, 3)
-    reg = mlpfast.MLP([4, 8, 2], loss="mse", dtype=dtype, seed=0)
+    reg = mlpfast.MLP([4, 8, 2], loss="mse", dtype=dtype, seed=0, backend=backend)
     out = reg.predict(X)
     assert reg.score(X, out) == pytest.approx(1.0)
     with pytest.raises(AttributeError, match="predict_proba needs a classification loss"):
@@ -173,6 +176,24 @@ def test_backends_agree_on_a_short_training_run():
         np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
 
 
+def test_backward_needs_a_forward_first():
+    net = mlpfast.MLP([3, 4, 2], seed=0)
+    with pytest.raises(RuntimeError, match=r"backward\(y\) needs a forward\(X\) first"):
+        net.backward(np.zeros(5, int))
+
+
+def test_forward_returns_a_copy_of_its_cache():
+    """Writing into forward's result does not change what backward sees."""
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((5, 3)), rng.integers(0, 2, 5)
+    net = mlpfast.MLP([3, 4, 2], dtype="float64", seed=0)
+    want, grads = net.loss_and_grads(X, y)
+    out = net.forward(X)
+    out += 100.0
+    assert net.backward(y) == want
+    np.testing.assert_array_equal(net.layers[0].dW, grads[0][0])
+
+
 def test_parameters_are_live_and_assignment_checks_shape():
     net = mlpfast.MLP([3, 4, 2], dtype="float32", seed=0)
     layer = net.layers[0]
@@ -186,6 +207,13 @@ def test_parameters_are_live_and_assignment_checks_shape():
     with pytest.raises(ValueError, match=r"b must have shape \(4,\)"):
         layer.b = np.ones(3)
     assert layer.gamma is None
+    with pytest.raises(ValueError, match="W must be finite"):
+        layer.W = np.full((3, 4), np.nan)
+    with pytest.raises(TypeError, match="W must be real numbers"):
+        layer.W = np.ones((3, 4), complex)
+    with pytest.raises(AttributeError, match="a relu layer has no gamma"):
+        layer.gamma = np.ones(4)
+    assert layer.W.sum() == 12                  # nothing written by the rejected values
 
 
 @pytest.mark.parametrize("activation,expected", [

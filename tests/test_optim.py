@@ -100,6 +100,52 @@ def test_one_step_by_hand(request, backend, dtype, case):
         assert_close(a, np.full(n, x), dtype, scale=abs(x))
 
 
+# Optimizer class, its state before the step, then θ and state after, for
+# θ = 1 (weights) and 2 (biases) and g = 0.5: the HAND values through the classes
+# that fit uses, so each class drives its own kernel with its own settings.
+CLASS_STEPS = [
+    ("SGD", {}, {}, [0.95, 1.95], []),
+    ("Momentum", {"momentum": 0.9}, {"v": 0.2}, [1.13, 2.13], [("v", 0.13)]),
+    ("Nesterov", {"momentum": 0.9}, {"v": 0.2}, [1.067, 2.067], [("v", 0.13)]),
+    # AdamW's default decay 0.01, on the weights only: 1 - 0.1·0.01·1, then the t = 1 step
+    ("AdamW", {}, {}, [0.999 - 0.05 / (0.5 + 1e-8), 2 - 0.05 / (0.5 + 1e-8)],
+     [("s", 0.05), ("r", 0.00025)]),
+]
+
+
+@pytest.mark.parametrize("backend", ["nat", "ref"])
+@pytest.mark.parametrize("name,kwargs,state0,theta1,state1", CLASS_STEPS,
+                         ids=[c[0] for c in CLASS_STEPS])
+def test_optimizer_classes_step_by_hand(request, backend, name, kwargs, state0, theta1,
+                                        state1):
+    from mlpfast import optimizers
+    opt = getattr(optimizers, name)(learning_rate=0.1, **kwargs)
+    buffers = [np.full(3, 1.0), np.full(2, 2.0)]
+    opt.reset(buffers)
+    for slot, value in state0.items():
+        for st in opt.state:
+            st[slot][...] = value
+    opt.step(request.getfixturevalue(backend), buffers, [np.full(3, 0.5), np.full(2, 0.5)],
+             0.1, 1)
+    for theta, want in zip(buffers, theta1):
+        np.testing.assert_allclose(theta, want, rtol=1e-14)
+    for slot, want in state1:
+        for st in opt.state:
+            np.testing.assert_allclose(st[slot], want, rtol=1e-12)
+    assert opt.t == 1
+
+
+@pytest.mark.parametrize("name,kwargs,argument", [
+    ("Momentum", {"momentum": 1.0}, "momentum"), ("Nesterov", {"momentum": -0.1}, "momentum"),
+    ("RMSprop", {"rho": 1.0}, "rho"), ("Adam", {"beta1": 1.0}, "beta1"),
+    ("Adam", {"beta2": 1.0}, "beta2"), ("AdamW", {"weight_decay": -0.1}, "weight_decay"),
+    ("Adagrad", {"eps": 0.0}, "eps"), ("SGD", {"learning_rate": 0.0}, "learning_rate")])
+def test_optimizer_classes_reject_bad_settings(name, kwargs, argument):
+    from mlpfast import optimizers
+    with pytest.raises(ValueError, match=argument):
+        getattr(optimizers, name)(**kwargs)
+
+
 def test_adam_default_hyperparameters(nat):
     """The checked kernel's defaults are DESIGN §5's: β1 0.9, β2 0.999, δ 1e-8, wd 0."""
     theta, s, r = np.ones(1), np.zeros(1), np.zeros(1)

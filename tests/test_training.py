@@ -364,6 +364,7 @@ BAD_FIT = [
     (dict(optimizer="lbfgs"), ValueError, "optimizer must be one of"),
     (dict(lr_schedule="cosine"), ValueError, "lr_schedule must be"),
     (dict(validation_fraction=1.5), ValueError, "validation_fraction must be"),
+    (dict(validation_fraction=0), ValueError, r"validation_fraction must be a number in \(0, 1\)"),
 ]
 
 
@@ -379,6 +380,8 @@ def test_fit_bad_input(change, error, match):
 BAD_NET = [
     (dict(layer_sizes=[3]), ValueError, "layer_sizes must list at least two"),
     (dict(layer_sizes=[3, 0, 2]), ValueError, r"layer_sizes\[1\] must be a positive int"),
+    (dict(layer_sizes=[3, True, 2]), ValueError, r"layer_sizes\[1\] must be a positive int"),
+    (dict(layer_sizes=[3, 2.0, 2]), ValueError, r"layer_sizes\[1\] must be a positive int"),
     (dict(activation="swishy"), ValueError, "unknown activation 'swishy'"),
     (dict(activation=["relu", "tanh"]), ValueError, "one per hidden layer"),
     (dict(loss="hinge"), ValueError, "loss must be one of"),

@@ -79,6 +79,33 @@ def test_env_forces_python_backend_without_warning():
     assert result.stdout.strip() == "python"
 
 
+@pytest.mark.parametrize("value,expected", [("python", "python"), (" Python ", "python"),
+                                            ("NATIVE", "native"), ("auto", "native"),
+                                            ("", "native")])
+def test_backend_from_env(nat, value, expected):
+    result = run_python("import mlpfast; print(mlpfast.MLP([2, 2]).kernels.__name__)",
+                        MLPFAST_BACKEND=value)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"mlpfast.{'reference' if expected == 'python' else expected}"
+
+
+def test_backend_env_with_an_unknown_name_raises():
+    result = run_python("import mlpfast; mlpfast.MLP([2, 2])", MLPFAST_BACKEND="fortran")
+    assert "MLPFAST_BACKEND must be 'native' or 'python', got 'fortran'" in result.stderr
+
+
+def test_python_backend_by_env_does_not_warn_about_a_broken_build():
+    result = run_python("""
+        import sys, warnings
+        sys.modules["mlpfast._linalg"] = None
+        warnings.simplefilter("error")
+        import mlpfast
+        print(mlpfast.build_info()["backend"])
+    """, MLPFAST_BACKEND="python")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "python"
+
+
 def test_backend_names():
     assert _backend.get("python") is mlpfast.reference
     with pytest.raises(ValueError, match="backend must be 'native', 'python' or None"):
@@ -99,8 +126,14 @@ def test_threads_setting_and_default_from_env(threads):
         mlpfast.set_num_threads(0)
     with pytest.raises(TypeError, match="positive int"):
         mlpfast.set_num_threads("2")
+    with pytest.raises(TypeError, match="positive int"):
+        mlpfast.set_num_threads(True)
     result = run_python("import mlpfast; print(mlpfast.get_num_threads())", OMP_NUM_THREADS="5")
     assert result.stdout.strip() == "5"
+    # a list (one count per nesting level): the outer level's
+    result = run_python("import mlpfast; print(mlpfast.get_num_threads())",
+                        OMP_NUM_THREADS="4,2")
+    assert result.stdout.strip() == "4"
 
 
 def _child_runs_kernels(queue):
@@ -110,7 +143,9 @@ def _child_runs_kernels(queue):
     native.gemm(C, A, A, n_threads=2)      # capped to 1 thread in a forked child
     Z, P = np.zeros((300, 10), np.float32), np.empty((300, 10), np.float32)
     native.activation_forward(P, Z, "tanh", n_threads=2)
-    queue.put(float(C[0, 0]) + mlpfast.get_num_threads())
+    threads = mlpfast.get_num_threads()
+    mlpfast.set_num_threads(2)                  # the child's cap holds
+    queue.put(float(C[0, 0]) + threads + mlpfast.get_num_threads())
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
@@ -130,7 +165,7 @@ def test_forked_child_finishes_after_parent_ran_threaded_kernels(nat):
         child.kill()
     assert not hung, "the forked child hung in an OpenMP region"
     assert child.exitcode == 0
-    assert queue.get(timeout=5) == 300.0 + 1
+    assert queue.get(timeout=5) == 300.0 + 1 + 1
 
 
 @pytest.mark.parametrize("call,match", [

@@ -228,6 +228,10 @@ def _bad_calls():
         (ce, (out(), out(), Z, lab.astype(np.int32)), TypeError, "labels"),
         (ce, (out(), out(), Z, lab.astype(f8)), TypeError, "labels"),
         (ce, (out(), out(), Z, lab[:3]), ValueError, "labels"),
+        # strided views: the kernel reads N contiguous int64 from the data pointer
+        (ce, (out(), out(), Z, np.array([0, 9, 1, 9, 2, 9, 0, 9])[::2]), ValueError,
+         "labels must be a contiguous 1-D array"),
+        (ce, (out(), out(), Z, lab[::-1]), ValueError, "labels must be a contiguous 1-D array"),
         (ce, (out(), out(), Z, None), TypeError, "labels"),
         (ce, (out(f4), out(), Z, lab), TypeError, "dZ"),
         (ce, (out(), out(f4), Z, lab), TypeError, "P"),
@@ -243,6 +247,8 @@ def _bad_calls():
         ("mean_squared_error", (out(), np.zeros((0, 3)), out()), ValueError, "Z"),
         (bce, (out(), out(), Z, out(shape=(4,))), ValueError, "Y"),
         (bce, (out(), out(), Z, out(f4)), TypeError, "Y"),
+        (bce, (out(), out(), Z, np.full((4, 3), 1.5)), ValueError, "Y must hold targets"),
+        (bce, (out(), out(), Z, np.full((4, 3), -0.5)), ValueError, "Y must hold targets"),
         (bce, (out(), None, Z, out()), TypeError, "P"),
         (bce, (out()[:, ::-1], out(), Z, out()), ValueError, "dZ"),
     ]

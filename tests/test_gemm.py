@@ -206,7 +206,6 @@ def test_gemm_small_m(nat, ref, rng, path, dtype, trans_a, N, K):
                              reference(ref, A, B, trans_a, False, C=C0), dtype, k=K + 1)
 
 
-
 def at_offset(a, offset):
     """A copy of `a` whose data starts `offset` elements past a 64-byte line."""
     flat = _memory.empty((a.size + 64,), a.dtype)[offset:offset + a.size]
@@ -239,6 +238,7 @@ def test_gemm_small_m_with_b_anywhere_in_a_line(nat, ref, rng, path, dtype, M, N
             np.testing.assert_array_equal(
                 native(nat, A, b, False, False, n_threads, C=C0, handoff=handoff), want_acc,
                 err_msg=str((offset, n_threads, handoff)))
+
 
 # ---------------------------------------------------------------- epilogue
 

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
+from mlpfast import optimizers
+
 from conftest import DTYPES, SIZES_1D, THREADS, THREADS_BITWISE, as64, assert_close, random_array
 
 # name: (kernel, state arrays with their initial range, hyper-parameters of DESIGN §5)
@@ -118,7 +120,6 @@ CLASS_STEPS = [
                          ids=[c[0] for c in CLASS_STEPS])
 def test_optimizer_classes_step_by_hand(request, backend, name, kwargs, state0, theta1,
                                         state1):
-    from mlpfast import optimizers
     opt = getattr(optimizers, name)(learning_rate=0.1, **kwargs)
     buffers = [np.full(3, 1.0), np.full(2, 2.0)]
     opt.reset(buffers)
@@ -141,7 +142,6 @@ def test_optimizer_classes_step_by_hand(request, backend, name, kwargs, state0, 
     ("Adam", {"beta2": 1.0}, "beta2"), ("AdamW", {"weight_decay": -0.1}, "weight_decay"),
     ("Adagrad", {"eps": 0.0}, "eps"), ("SGD", {"learning_rate": 0.0}, "learning_rate")])
 def test_optimizer_classes_reject_bad_settings(name, kwargs, argument):
-    from mlpfast import optimizers
     with pytest.raises(ValueError, match=argument):
         getattr(optimizers, name)(**kwargs)
 

@@ -63,6 +63,10 @@ def test_numeric_regression_target(tmp_path):
     assert t.classes is None and t.target.dtype == np.float64
     assert_array_equal(t.target, [1.5, -2.25, 300.0])
     assert_array_equal(t.features, [[0, 1], [1, 0], [1, 1]])
+    # whole numbers written as decimals are values too, not classes
+    t = read_csv(write(tmp_path, "x,y\n0,1.0\n1,2.0\n2,1.0\n", "whole.csv"), target="y")
+    assert t.classes is None and t.target.dtype == np.float64
+    assert_array_equal(t.target, [1.0, 2.0, 1.0])
 
 
 def test_integer_class_target(tmp_path):
@@ -89,6 +93,15 @@ def test_bom_quotes_and_crlf(tmp_path):
     t = read_csv(write(tmp_path, text))
     assert t.feature_names == ["a, first", "b"]
     assert_array_equal(t.features, [[1, 2], [3, 4]])
+
+
+def test_spaces_around_cells_are_ignored(tmp_path):
+    t = read_csv(write(tmp_path, " a , b,label \n1, 2 , cat\n 3,4,cat \n5 ,6, dog\n"),
+                 target="label")
+    assert t.feature_names == ["a", "b"] and t.target_name == "label"
+    assert t.classes == ["cat", "dog"]
+    assert_array_equal(t.target, [0, 0, 1])
+    assert_array_equal(t.features, [[1, 2], [3, 4], [5, 6]])
 
 
 # ------------------------------------------------------------------ errors
@@ -196,6 +209,8 @@ def test_standardizer_json_round_trip():
     assert set(d) == {"mean", "scale"} and all(type(v) is float for v in d["mean"])
     s2 = Standardizer.from_dict(d)
     assert s2 == s
+    assert Standardizer(s.mean, s.scale * 2) != s and Standardizer(s.mean + 1, s.scale) != s
+    assert Standardizer() != Standardizer()                 # unfitted: nothing to compare
     assert_array_equal(s2.transform(X), s.transform(X))     # bitwise: floats survive JSON
 
 

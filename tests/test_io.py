@@ -131,8 +131,30 @@ def test_failed_save_leaves_no_temporary_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert sorted(os.listdir(tmp_path)) == ["model.npz"]    # temporary file removed
     assert path.read_bytes() == before                      # the old file is intact
-    with pytest.raises(FileNotFoundError, match="no_such_dir"):
-        net.save(tmp_path / "no_such_dir" / "m.npz")
+    missing = tmp_path / "no_such_dir" / "m.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        net.save(missing)
+    assert info.value.filename == str(missing)      # the file asked for, not a temporary one
+
+
+def test_save_writes_beside_the_target_then_renames(tmp_path, monkeypatch):
+    """The temporary file lies in the target's folder, whatever the working folder:
+    os.replace is atomic only within one file system."""
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(elsewhere)
+    renames = []
+    real_replace = os.replace
+
+    def spy(src, dst):
+        renames.append((os.path.dirname(os.path.abspath(src)), os.fspath(dst)))
+        real_replace(src, dst)
+    monkeypatch.setattr(os, "replace", spy)
+    net = _net("mse")
+    net.save(tmp_path / "out" / "m.npz")
+    assert renames == [(str(tmp_path / "out"), str(tmp_path / "out" / "m.npz"))]
+    assert os.listdir(elsewhere) == []
 
 
 def _rewrite(path, out, change):
@@ -183,6 +205,14 @@ def test_bad_files_raise_model_format_error(tmp_path):
     def squash(a):
         a["params_0"] = a["params_0"][:-1]
     assert "params_0" in _load_error(_rewrite(good, tmp_path / "shape.npz", squash))
+
+    def widen(a):                # float64 parameters for a float32 network
+        a["params_0"] = a["params_0"].astype(np.float64)
+    assert "params_0" in _load_error(_rewrite(good, tmp_path / "dtype.npz", widen))
+
+    def scalar_state(a):         # would broadcast into the optimiser's state array
+        a["state_0_s"] = np.array(0.5, np.float32)
+    assert "state_0_s" in _load_error(_rewrite(good, tmp_path / "state.npz", scalar_state))
 
     def pickled(a):
         a["config"] = np.array([{"evil": 1}], dtype=object)

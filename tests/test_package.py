@@ -117,6 +117,7 @@ def test_both_backends_export_every_kernel_with_one_signature(nat, ref):
     from mlpfast._kernel_checks import KERNELS
     for name in KERNELS:
         assert inspect.signature(getattr(nat, name)) == inspect.signature(getattr(ref, name))
+    assert sorted(nat.__all__) == sorted(ref.__all__) == sorted(KERNELS)   # what * imports
 
 
 def test_threads_setting_and_default_from_env(threads):

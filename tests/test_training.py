@@ -42,6 +42,28 @@ def test_engine_and_python_path_agree_bitwise(optimizer, dtype):
     assert engine_net.optimizer.t == python_net.optimizer.t == 3 * 12
 
 
+def test_a_forced_simd_path_reaches_the_engine(nat):
+    """set_simd_path forces the engine's copy of the GEMM too: under each path the
+    engine and the Python path agree bitwise, and the generic path's sums (no fused
+    multiply-add) differ from the best path's."""
+    X, y = _data()
+    options = dict(epochs=2, batch_size=17, optimizer="sgd", learning_rate=1e-2)
+    results = {}
+    try:
+        for name in nat.build_info()["simd_supported"]:
+            nat.set_simd_path(name)
+            engine_net, python_net = _twins(dtype="float64")
+            engine_net.fit(X, y, engine=True, **options)
+            python_net.fit(X, y, engine=False, **options)
+            assert_same_arrays(engine_net.params, python_net.params)
+            results[name] = engine_net.params
+    finally:
+        nat.set_simd_path(None)
+    best = nat.build_info()["simd_best"]
+    if best != "generic":
+        assert not np.array_equal(results["generic"][0], results[best][0])
+
+
 def test_fits_that_reuse_the_engine_workspaces_agree_with_the_python_path():
     """The engine keeps its batch workspaces on the network between fits: fits of
     other batch sizes, dropout and a smaller X in between must not see stale ones."""
@@ -290,11 +312,15 @@ def test_divergence_at_the_first_step_leaves_the_initial_parameters(engine, size
 
 
 @pytest.mark.parametrize("engine", [True, False])
+@pytest.mark.parametrize("n_threads", [1, 2])
 @pytest.mark.parametrize("n_in,width,rows", [(3, 4, 8), (300, 256, 128)])
-def test_a_gradient_overflowing_with_a_finite_loss_is_divergence(engine, n_in, width, rows):
+def test_a_gradient_overflowing_with_a_finite_loss_is_divergence(engine, n_threads, n_in, width,
+                                                                 rows, threads):
     # W1 = 0 and identity hidden units make the output b2 (a finite loss), while
-    # δ1 = δ2 W2ᵀ ~ 1e30 and dW1 = Xᵀ δ1 ~ 1e40 overflow float32 (the larger
-    # shape's dW1 is split over threads, each checking its own tiles)
+    # δ1 = δ2 W2ᵀ ~ 1e30 and dW1 = Xᵀ δ1 ~ 1e40 overflow float32.  The dW epilogue
+    # checks dW1's tiles; on two threads the engine runs the larger shape as two
+    # half batches, and each thread checks its share of their sum instead.
+    threads(n_threads)
     net = mlpfast.MLP([n_in, width, 1], activation="identity", loss="mse", dtype="float32",
                       seed=0)
     net.layers[0].W, net.layers[0].b = np.zeros((n_in, width)), np.zeros(width)

@@ -21,9 +21,9 @@
  * log u + (e - (u - 1))/u with u = 1 + e = 2^k f, f in [sqrt(1/2), sqrt(2)),
  * log f = 2 atanh((f-1)/(f+1)) by its odd series (to s^9 float: 2e-9;
  * s^21 double: 2e-17).
- * NaN propagates: the callers' clamps let it pass and expp adds a - a (0, or
- * NaN); expp's integer part comes from bits, not a conversion (gcc will not
- * vectorise a select that feeds a float-to-int conversion).
+ * NaN propagates: the callers' clamps let it pass, and in expp it makes r and so
+ * the polynomial NaN; expp's integer part comes from bits, not a conversion (gcc
+ * will not vectorise a select that feeds a float-to-int conversion).
  *
  * The functions are written once, in vmath_t.h, for T = float and double; the
  * polynomial coefficients are one table each, here, rounded to T where used.

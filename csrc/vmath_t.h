@@ -17,7 +17,7 @@ static inline T F(expp)(T a)
     const VM_INT bits = (tb - VM_ROUND_BITS + VM_BIAS) * ((VM_INT)1 << VM_MANT);
     T scale;
     memcpy(&scale, &bits, sizeof scale);
-    return p * scale + (a - a);                 /* a - a: 0, or NaN for a NaN a */
+    return p * scale;                           /* a NaN a made r, and so p, NaN */
 }
 
 /* tanh(x) */

@@ -110,10 +110,18 @@ AT_1E4 = {
     "gelu": (1e4, 0, 1, 0), "gelu_tanh": (1e4, 0, 1, 0),
 }
 
+# name: (f(±0), f'(±0)), exact in both dtypes (softplus's log 2 is not checked): at
+# the kink DESIGN's f' takes its "else" branch, so relu'(0) = 0 and leaky'(0) = γ
+AT_0 = {
+    "identity": (0, 1), "sigmoid": (0.5, 0.25), "tanh": (0, 1), "relu": (0, 0),
+    "leaky_relu": (0, 0.01), "prelu": (0, 0.25), "elu": (0, 1), "softplus": (None, 0.5),
+    "swish": (0, 0.5), "gelu": (0, 0.5), "gelu_tanh": (0, 0.5),
+}
+
 
 def extremes(dtype):
     big = np.finfo(dtype).max
-    return np.array([[1e4, -1e4, 1e30, -1e30, big, -big, 0.0]], dtype=dtype)
+    return np.array([[1e4, -1e4, 1e30, -1e30, big, -big, 0.0, -0.0]], dtype=dtype)
 
 
 @pytest.mark.parametrize("backend", ["nat", "ref"])
@@ -133,6 +141,39 @@ def test_extremes_are_finite_and_exact(request, name, dtype, backend):
         np.testing.assert_array_equal(dgamma, np.minimum(Z[0], 0))
     expected = np.array(AT_1E4[name], dtype=dtype)
     np.testing.assert_array_equal([A[0, 0], A[0, 1], dZ[0, 0], dZ[0, 1]], expected)
+    f0, d0 = AT_0[name]
+    if f0 is not None:
+        np.testing.assert_array_equal(A[0, -2:], np.full(2, f0, dtype))
+    np.testing.assert_array_equal(dZ[0, -2:], np.full(2, d0, dtype))
+
+
+def _regions(dtype):
+    """One row of ±z around the switches and clamps of vmath.h's forms (see below)."""
+    edges = [0.3, 0.35, 0.8814, 1.5, 9.5, 15.0, 19.5, 38.5, 87.0, 88.7, 103.0, 104.0, 120.0,
+             708.0, 745.0, 1400.0]
+    grid = np.concatenate([np.linspace(e * (1 - 1e-3), e * (1 + 1e-3), 101) for e in edges]
+                          + [np.logspace(-40, 0, 400)])
+    grid = grid[grid < np.finfo(dtype).max]
+    return np.concatenate([grid, -grid]).astype(dtype)[None, :]
+
+
+@pytest.mark.parametrize("name,ulps", [("tanh", 3), ("sigmoid", 6), ("elu", 6),
+                                       ("softplus", 6), ("swish", 6)])
+def test_vector_forms_float32_within_their_ulps(nat, ref, name, ulps):
+    """The bounds of activations.pxd, in float32 units in the last place of the exact
+    value (the float64 reference, exact enough at this width), over the regions
+    grid and a fine sweep of [-20, 20], wherever the value is a normal number."""
+    sweep = np.linspace(-20, 20, 40001, dtype=np.float32)[None]
+    Z = np.concatenate([_regions(np.float32), sweep], axis=1)
+    A = np.empty_like(Z)
+    nat.activation_forward(A, Z, name)
+    exact = np.empty(Z.shape)
+    with np.errstate(over="ignore", under="ignore"):
+        ref.activation_forward(exact, Z.astype(np.float64), name)
+    normal = np.isfinite(exact) & (np.abs(exact) >= np.finfo(np.float32).tiny)
+    ulp = np.spacing(np.abs(exact[normal]).astype(np.float32)).astype(np.float64)
+    err = np.abs(A[normal] - exact[normal]) / ulp
+    assert err.max() <= ulps, (err.max(), Z[normal][err.argmax()])
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
@@ -145,12 +186,7 @@ def test_vector_forms_across_their_regions(nat, ref, name, dtype):
     double) and the subnormal tail of e^-|z| (|z| 87-104 float, 708-745 double),
     against the float64 reference; NaN stays NaN, ±inf and ±0 come out exact
     (gelu(-inf) = -inf·Φ(-inf) is NaN, as in the reference)."""
-    edges = [0.3, 0.35, 0.8814, 1.5, 9.5, 15.0, 19.5, 38.5, 87.0, 88.7, 103.0, 104.0, 120.0,
-             708.0, 745.0, 1400.0]
-    grid = np.concatenate([np.linspace(e * (1 - 1e-3), e * (1 + 1e-3), 101) for e in edges]
-                          + [np.logspace(-40, 0, 400)])
-    grid = grid[grid < np.finfo(dtype).max]
-    Z = np.concatenate([grid, -grid]).astype(dtype)[None, :]
+    Z = _regions(dtype)
     A = np.empty_like(Z)
     nat.activation_forward(A, Z, name)
     A64 = np.empty(Z.shape)

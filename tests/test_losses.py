@@ -198,6 +198,16 @@ def test_mean_squared_error_large_values(nat, ref):
         assert_allclose(dZ, Z)
 
 
+def test_mean_squared_error_differences_are_exact(nat, ref):
+    """z - y of two float32 values is formed in double, where it is exact: 1 - 2⁻³⁰
+    rounds to 1 in float32, and J = (1 - 2⁻³⁰)²/2 would then read 1/2."""
+    Z = np.array([[1.0]], dtype=np.float32)
+    Y = np.array([[2.0 ** -30]], dtype=np.float32)
+    for be in (nat, ref):
+        J, _, _ = run(be, "mean_squared_error", Z, Y)
+        assert J == (1 - 2.0 ** -30) ** 2 / 2
+
+
 # ---------------------------------------------------------------- threads
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)

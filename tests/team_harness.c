@@ -2,13 +2,15 @@
  *
  * A task here is CELLS cells claimed one by one from an atomic counter (as the
  * GEMM's cells are: any subset of threads including 0 finishes them); each cell
- * records which thread ran it.  Prints "ok" and exits 0, or names the failure
- * and exits 1.
+ * records which thread ran it.  Part 5 runs the GEMM itself (csrc/gemm.c) on the
+ * team.  Prints "ok" and exits 0, or names the failure and exits 1.
  */
 #define _GNU_SOURCE
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* a helper that reaches a task waits here while `hold` is set */
@@ -23,6 +25,7 @@ static void hold_helper(void)
 #define MLPF_TEAM_BEFORE_ENTER() hold_helper()
 #define MLPF_TEAM_NAP_MS 5        /* idle helpers reach the deep sleep soon (part 4) */
 #include "team.c"
+#include "gemm.c"
 
 #define CELLS 64
 struct job {
@@ -73,6 +76,52 @@ static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+/* Holds the team's helper at the door (a task it arrived too late for), or fails. */
+static int hold_a_helper(void)
+{
+    struct job j;
+    __atomic_store_n(&hold, 1, __ATOMIC_RELEASE);
+    for (int n = 0; __atomic_load_n(&held, __ATOMIC_ACQUIRE) == 0; n++) {
+        if (n == 4096) return fail("no helper reached a task");
+        job_init(&j, 200);
+        mlpf_team_run(2, job_task, &j);
+    }
+    return 0;
+}
+
+static void release_helpers(void)
+{
+    __atomic_store_n(&hold, 0, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&held, __ATOMIC_ACQUIRE) != 0) ;
+}
+
+/* C = A B (M x K, K x N) on 2 threads of the team while its helper is held: the
+ * caller must take the helper's cells too (gemm.c's struct share), giving the
+ * bits of a 1-thread call, with no cell left unwritten (C starts as NaN). */
+static int gemm_with_a_held_helper(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K)
+{
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+    float *one = malloc(sizeof(float) * M * N), *two = malloc(sizeof(float) * M * N);
+    if (!A || !B || !one || !two) return fail("malloc");
+    unsigned s = 12345;                         /* an LCG's top 24 bits, to [-1, 1) */
+    for (ptrdiff_t i = 0; i < M * K + K * N; i++) {
+        s = s * 1103515245u + 12345u;
+        *(i < M * K ? &A[i] : &B[i - M * K]) = (float)(s >> 8) / (1 << 23) - 1;
+    }
+    for (ptrdiff_t i = 0; i < M * N; i++) two[i] = NAN;
+    int bad = mlpf_gemm_f32(0, 0, M, N, K, A, K, B, N, one, N, 0, 0, 1, 0, NULL, NULL) != 0;
+    if (!bad && hold_a_helper() == 0) {
+        bad = mlpf_gemm_f32(0, 0, M, N, K, A, K, B, N, two, N, 0, 0, 2, 1, NULL, NULL) != 0;
+        release_helpers();
+        bad = bad || memcmp(one, two, sizeof(float) * M * N) != 0;
+        if (bad) fail("a GEMM on the team with its helper held left cells or changed bits");
+    } else {
+        bad = 1;
+    }
+    free(A); free(B); free(one); free(two);
+    return bad;
 }
 
 struct caller { int nt, rounds, bad, helped; };
@@ -154,6 +203,11 @@ int main(void)
             if (r == 2000) return fail("idle helpers never came back");
         }
     }
+
+    /* 5. the GEMM's cells with the helper held: the packed path (300 x 517 x 70)
+     *    and the small-M path (4 x 1000 x 300), each above its threading threshold */
+    if (gemm_with_a_held_helper(300, 517, 70) || gemm_with_a_held_helper(4, 1000, 300))
+        return 1;
     printf("ok\n");
     return 0;
 }

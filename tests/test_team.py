@@ -1,7 +1,8 @@
 """The hand-off team (csrc/team.c) that inference takes its threads from: its
 promises are about threads that arrive late, so a C harness (tests/team_harness.c)
 holds a helper at the door and checks that the caller neither waits for it nor
-is followed into a task that has returned."""
+is followed into a task that has returned, and that a GEMM on the team then
+still computes every cell (csrc/gemm.c's work sharing), with one thread's bits."""
 import os
 import platform
 import subprocess

@@ -172,8 +172,7 @@ int main(void)
         if (tasks[n].owner[c] != 0 || tasks[n].runs[c] != 1)
             return fail("the caller did not run the task alone while the helper was held");
     n++;
-    __atomic_store_n(&hold, 0, __ATOMIC_RELEASE);
-    while (__atomic_load_n(&held, __ATOMIC_ACQUIRE) != 0) ;
+    release_helpers();
     sleep_ms(20);                               /* time for the released helper to try */
     for (int i = 0; i < n; i++)
         if (__atomic_load_n(&tasks[i].entered, __ATOMIC_RELAXED) != entered[i])

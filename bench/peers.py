@@ -31,6 +31,18 @@ def step_flops(sizes, batch):
     return 6.0 * batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
+def gemm_products():
+    """(label, M, N, K, trans_a, trans_b) of the three products of each config's
+    largest layer (where a train step spends its time), plus a 1024³ square."""
+    out = []
+    for name, (sizes, batch, _, _) in CONFIGS.items():
+        fan_in, fan_out = max(zip(sizes[:-1], sizes[1:]), key=lambda p: p[0] * p[1])
+        out += [(f"{name} forward", batch, fan_out, fan_in, False, False),
+                (f"{name} dW", fan_in, fan_out, batch, True, False),
+                (f"{name} dX", batch, fan_in, fan_out, False, True)]
+    return out + [("square", 1024, 1024, 1024, False, False)]
+
+
 def make_data(config, dtype=np.float32, seed=0):
     """(X, y) for one epoch of `config`: X standard normal (N, m0) C-contiguous,
     y int64 class labels (cross-entropy) or float (N, 1) targets (mse)."""

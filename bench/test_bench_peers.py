@@ -37,7 +37,7 @@ import pytest
 
 import mlpfast
 import peers
-from peers import CONFIGS, THREADS
+from peers import CONFIGS, THREADS, gemm_products
 
 try:
     import mlpfast.native as native
@@ -177,19 +177,7 @@ def test_infer(benchmark, config, side):
 
 # ------------------------------------------------------------------ 3. GEMM GFLOP/s
 
-def _gemm_products():
-    """(group label, M, N, K, trans_a, trans_b) for the largest layer of each config
-    (where a train step spends its time), plus a 1024³ square product."""
-    out = []
-    for name, (sizes, batch, _, _) in CONFIGS.items():
-        fan_in, fan_out = max(zip(sizes[:-1], sizes[1:]), key=lambda p: p[0] * p[1])
-        out += [(f"{name} forward", batch, fan_out, fan_in, False, False),
-                (f"{name} dW", fan_in, fan_out, batch, True, False),
-                (f"{name} dX", batch, fan_in, fan_out, False, True)]
-    return out + [("square", 1024, 1024, 1024, False, False)]
-
-
-GEMMS = _gemm_products()
+GEMMS = gemm_products()
 GEMM_CASES = [(g, side) for g in GEMMS for side in ("mlpfast", "numpy", "torch")]
 
 

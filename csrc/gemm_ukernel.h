@@ -22,11 +22,12 @@
 
 #ifndef UKR_PREFETCH_K
 /* Rows of b the k loop asks for ahead of its loads: b streams from L2 (or, read in
- * place, from memory).  Against none, AVX-512 (tmp harness of two builds timed
- * alternately in one process): float32 1.08-1.09x on wide's three products on one
- * core, 1.06-1.09x on two, 0.98-1.06x on mnist's; float64 1.04-1.05x on wide's;
- * small products and the AVX2 path within noise (±3%).  16 rows ahead did as well
- * as 8, 4 slightly worse; asking for C's tile ahead too gained nothing. */
+ * place, from memory).  Against none, AVX-512, two builds timed alternately in one
+ * process (as python bench/ab_builds.py gemm OLD NEW does): float32 1.08-1.09x on
+ * wide's three products on one core, 1.06-1.09x on two, 0.98-1.06x on mnist's;
+ * float64 1.04-1.05x on wide's; small products and the AVX2 path within noise
+ * (±3%).  16 rows ahead did as well as 8, 4 slightly worse; asking for C's tile
+ * ahead too gained nothing. */
 #define UKR_PREFETCH_K 8
 #endif
 

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import mlpfast
+from mlpfast.reference.masks import splitmix64
 from conftest import (DTYPES, SHAPES_2D, THREADS, THREADS_BITWISE, assert_same_arrays,
                       random_array)
 
@@ -28,6 +29,24 @@ def test_dropout_keeps_the_expected_fraction_and_scales(nat, rate):
     assert abs(kept.mean() - (1 - rate)) < 4 * np.sqrt(rate * (1 - rate) / x.size) + 1e-12
     np.testing.assert_array_equal(out[kept], 1 / (1 - rate))
     assert out.mean() == pytest.approx(1.0, abs=0.02)      # E[out] = x
+
+
+@pytest.mark.parametrize("backend", ["nat", "ref"])
+def test_dropout_keeps_an_element_whose_u_equals_the_rate(request, backend):
+    """keep iff u >= rate, u = (splitmix64(seed + k) >> 11)·2⁻⁵³ to all 53 bits: with the
+    rate set to the u of an element whose lowest bit of u is 1, that element stays
+    (u > rate would drop it, and a u of 52 bits would fall just below the rate)."""
+    kernels = request.getfixturevalue(backend)
+    seed, n = 2 ** 40 + 3, 64
+    bits = splitmix64(np.uint64(seed) + np.arange(n, dtype=np.uint64)) >> np.uint64(11)
+    k = int(np.flatnonzero(bits & np.uint64(1))[0])
+    rate = float(bits[k]) * 2.0 ** -53
+    x = np.ones((1, n))
+    out = np.empty_like(x)
+    kernels.dropout(out, x, rate, seed)
+    assert out[0, k] == 1 / (1 - rate)
+    below = bits < bits[k]                   # and the others keep or drop by the same rule
+    np.testing.assert_array_equal(out[0] == 0, below)
 
 
 def test_dropout_mask_depends_on_the_seed_and_repeats_for_it(nat):

@@ -2,7 +2,8 @@
 array argument of every kernel, spoilt in each way the contract forbids, is rejected
 by both backends with the same exception and message, which starts with the
 argument's name (or, for a shape or dtype mismatch, the name of the argument it
-mismatches), before any output is written."""
+mismatches), before any output is written; and a valid call writes nothing outside
+its arrays."""
 import inspect
 
 import numpy as np
@@ -10,12 +11,13 @@ import pytest
 
 from mlpfast._kernel_checks import KERNELS
 
-N, K, M = 3, 5, 7            # rows, inputs, units: odd, distinct, so a swapped dim shows
+SIZES = (3, 5, 7, 7)         # rows, inputs, units, optimiser length: odd, distinct
 
 
-def _valid(name, dtype):
+def _valid(name, dtype, sizes=SIZES):
     """Keyword arguments of one valid call of kernel `name` (outputs zeroed)."""
     rng = np.random.default_rng(0)
+    N, K, M, P = sizes
 
     def r(*shape):
         return rng.standard_normal(shape).astype(dtype)
@@ -46,7 +48,7 @@ def _valid(name, dtype):
         return dict(dZ=z(N, M), P=z(N, M), Z=r(N, M), Y=(r(N, M) > 0).astype(dtype))
     state = {"sgd_update": (), "momentum_update": ("v",), "nesterov_update": ("v",),
              "adagrad_update": ("r",), "rmsprop_update": ("r",), "adam_update": ("s", "r")}
-    return dict(theta=r(M), g=r(M), lr=0.1, **{s: z(M) for s in state[name]})
+    return dict(theta=r(P), g=r(P), lr=0.1, **{s: z(P) for s in state[name]})
 
 
 def _spoilt(x, how, dtype):
@@ -126,3 +128,29 @@ def test_every_float_array_argument_is_covered(nat):
                                "prev_activation", "rate", "seed", "lr", "momentum", "eps",
                                "rho", "beta1", "beta2", "t", "weight_decay", "l2", "labels")}
         assert covered == arrays, (name, arrays - covered)
+
+
+# odd sizes with ragged tails; the second set large enough for every threaded path
+# (GEMM's packed path and its team, elementwise chunks, optimiser grains of 65 536)
+BOUNDS_SIZES = [SIZES, (301, 67, 129, 300007)]
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("sizes", BOUNDS_SIZES, ids=["small", "threaded"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", KERNELS)
+def test_a_kernel_writes_only_inside_its_arrays(nat, name, dtype, sizes, n_threads):
+    """Each array argument lives inside a larger buffer whose margins (a cache line
+    and more on each side) hold a marker; after the call every margin is intact."""
+    pad = 64 // np.dtype(dtype).itemsize * 3
+    kwargs, buffers = _valid(name, dtype, sizes), []
+    for arg, value in kwargs.items():
+        if isinstance(value, np.ndarray):
+            buf = np.full(value.size + 2 * pad, -7.25).astype(value.dtype)   # labels: -7
+            view = buf[pad:pad + value.size].reshape(value.shape)
+            view[...] = value
+            kwargs[arg] = view
+            buffers.append((arg, buf, buf[:pad].copy()))
+    getattr(nat, name)(n_threads=n_threads, **kwargs)
+    for arg, buf, marker in buffers:
+        assert (buf[:pad] == marker).all() and (buf[-pad:] == marker).all(), arg

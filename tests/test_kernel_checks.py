@@ -130,9 +130,10 @@ def test_every_float_array_argument_is_covered(nat):
         assert covered == arrays, (name, arrays - covered)
 
 
-# odd sizes with ragged tails; the second set large enough for every threaded path
-# (GEMM's packed path and its team, elementwise chunks, optimiser grains of 65 536)
-BOUNDS_SIZES = [SIZES, (301, 67, 129, 300007)]
+# odd sizes with ragged tails; the second set large enough for every threaded path:
+# GEMM's packed path and its team, the cheap activations' grains of 32 768 elements
+# (601 x 129 = 77 529), the losses' and dropout's row blocks, optimiser grains of 65 536
+BOUNDS_SIZES = [SIZES, (601, 67, 129, 300007)]
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])

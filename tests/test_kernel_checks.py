@@ -11,7 +11,7 @@ import pytest
 
 from mlpfast._kernel_checks import KERNELS
 
-SIZES = (3, 5, 7, 7)         # rows, inputs, units, optimiser length: odd, distinct
+SIZES = (3, 5, 7, 7)         # rows, inputs, units (odd, distinct), optimiser length
 
 
 def _valid(name, dtype, sizes=SIZES):

@@ -12,7 +12,8 @@ products of the config's largest layer (``peers.gemm_products``) alternately,
 about 20 ms a turn; ``train`` runs one process per build per round, each
 reporting its median step over ``seconds`` of epochs of ``bench/peers.py``'s
 mlpfast side.  Turns alternate, so both builds share the host's load; each
-round's ratio is NEW's speed over OLD's (> 1: NEW faster).
+round's ratio is NEW's speed over OLD's (> 1: NEW faster).  (``step ROOT ROOT`` is
+``train``'s turn: one process timing the build in ROOT.)
 """
 import argparse
 import glob
@@ -85,27 +86,36 @@ def gemm(args):
               f" (range {min(ratios):.3f}-{max(ratios):.3f})")
 
 
-def _step_us(root, config, threads, seconds):
-    """Median µs per train step of the build in root (run in a fresh process)."""
-    code = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
-            "import time, mlpfast, peers\n"
-            "cfg, th, secs = sys.argv[3], int(sys.argv[4]), float(sys.argv[5])\n"
-            "mlpfast.set_num_threads(th)\n"
-            "_, batch, _, steps = peers.CONFIGS[cfg]\n"
-            "X, y = peers.make_data(cfg)\n"
-            "epoch = peers.mlpfast_epoch(peers.mlpfast_net(cfg), X, y, batch)\n"
-            "epoch(); times = []; end = time.perf_counter() + secs\n"
-            "while time.perf_counter() < end:\n"
-            "    t = time.perf_counter(); epoch(); times.append(time.perf_counter() - t)\n"
-            "times.sort(); print(times[len(times) // 2] / steps * 1e6)\n")
-    out = subprocess.run([sys.executable, "-c", code, root, HERE, config, str(threads),
-                          str(seconds)], check=True, capture_output=True, text=True)
+def step(args):
+    """(Run in its own process by `train`.)  Print the median µs per train step of the
+    build in args.old (the tree to import mlpfast from)."""
+    sys.path.insert(0, os.path.abspath(args.old))
+    import mlpfast
+    mlpfast.set_num_threads(args.threads)
+    _, batch, _, steps = peers.CONFIGS[args.config]
+    X, y = peers.make_data(args.config)
+    epoch = peers.mlpfast_epoch(peers.mlpfast_net(args.config), X, y, batch)
+    epoch()
+    times, end = [], time.perf_counter() + args.seconds
+    while time.perf_counter() < end:
+        start = time.perf_counter()
+        epoch()
+        times.append(time.perf_counter() - start)
+    print(statistics.median(times) / steps * 1e6)
+
+
+def _step_us(root, args):
+    """Median µs per train step of the build in root, timed in a fresh process."""
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "step", root, root,
+                          "--config", args.config, "--threads", str(args.threads),
+                          "--seconds", str(args.seconds)],
+                         check=True, capture_output=True, text=True)
     return float(out.stdout.split()[-1])
 
 
 def train(args):
     def turn_of(root):
-        return lambda: 1e6 / _step_us(root, args.config, args.threads, args.seconds)
+        return lambda: 1e6 / _step_us(root, args)
     old, new, ratios = _paired(turn_of(args.old), turn_of(args.new), args.rounds)
     print(f"train {args.config}, {args.threads} threads: µs/step old "
           f"{1e6 / statistics.median(old):.1f}  new {1e6 / statistics.median(new):.1f}  "
@@ -115,7 +125,7 @@ def train(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["gemm", "train"])
+    parser.add_argument("what", choices=["gemm", "train", "step"])
     parser.add_argument("old", help="source tree of the first build")
     parser.add_argument("new", help="source tree of the second build")
     parser.add_argument("--config", default=None, help="tiny, small, mnist, wide or square")
@@ -129,6 +139,8 @@ def main(argv=None):
         args.config = args.config or "wide"
         args.rounds = args.rounds or 16
         gemm(args)
+    elif args.what == "step":
+        step(args)
     else:
         args.config = args.config or "small"
         args.rounds = args.rounds or 6

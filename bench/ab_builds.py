@@ -92,8 +92,9 @@ def step(args):
     sys.path.insert(0, os.path.abspath(args.old))
     import mlpfast
     mlpfast.set_num_threads(args.threads)
-    _, batch, _, steps = peers.CONFIGS[args.config]
     X, y = peers.make_data(args.config)
+    batch = args.batch or peers.CONFIGS[args.config][1]
+    steps = -(-len(X) // batch)
     epoch = peers.mlpfast_epoch(peers.mlpfast_net(args.config), X, y, batch)
     epoch()
     times, end = [], time.perf_counter() + args.seconds
@@ -134,6 +135,7 @@ def main(argv=None):
     parser.add_argument("--dtype", default="float32", help="gemm: float32 or float64")
     parser.add_argument("--simd", default=None, help="gemm: force generic, avx2 or avx512")
     parser.add_argument("--seconds", type=float, default=2.0, help="train: per turn")
+    parser.add_argument("--batch", type=int, default=None, help="step: instead of the config's")
     args = parser.parse_args(argv)
     if args.what == "gemm":
         args.config = args.config or "wide"

@@ -11,6 +11,8 @@ it and divide by the number of steps.  Inputs are built by ``make_data`` once,
 outside the timed call.
 """
 import os
+import subprocess
+import sys
 
 import numpy as np
 
@@ -23,6 +25,26 @@ CONFIGS = {
 }
 THREADS = 2
 LEARNING_RATE = 0.01
+
+
+def steps_at_once(config, threads, batch, copies, seconds, root=None):
+    """Median µs per train step of each of `copies` trainings of `config` (mlpfast,
+    batches of `batch`, on `threads` threads), each in a process of its own
+    (``ab_builds.py step``), all started together: independent work on the cores,
+    sharing neither a GIL nor anything else a process holds.  root: the source tree to
+    import mlpfast from (default: where the mlpfast imported here lives)."""
+    if root is None:
+        import mlpfast
+        root = os.path.dirname(os.path.dirname(os.path.abspath(mlpfast.__file__)))
+    cmd = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                        "ab_builds.py"),
+           "step", root, root, "--config", config, "--threads", str(threads),
+           "--batch", str(batch), "--seconds", str(seconds)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(copies)]
+    outs = [proc.communicate()[0] for proc in procs]
+    if any(proc.returncode for proc in procs):
+        raise RuntimeError(f"a timing process failed: {' '.join(cmd)}")
+    return [float(out.split()[-1]) for out in outs]
 
 
 def step_flops(sizes, batch):

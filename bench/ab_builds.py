@@ -21,7 +21,6 @@ import importlib.machinery
 import importlib.util
 import os
 import statistics
-import subprocess
 import sys
 import time
 
@@ -107,11 +106,8 @@ def step(args):
 
 def _step_us(root, args):
     """Median µs per train step of the build in root, timed in a fresh process."""
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "step", root, root,
-                          "--config", args.config, "--threads", str(args.threads),
-                          "--seconds", str(args.seconds)],
-                         check=True, capture_output=True, text=True)
-    return float(out.stdout.split()[-1])
+    batch = peers.CONFIGS[args.config][1]
+    return peers.steps_at_once(args.config, args.threads, batch, 1, args.seconds, root)[0]
 
 
 def train(args):
@@ -134,7 +130,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--dtype", default="float32", help="gemm: float32 or float64")
     parser.add_argument("--simd", default=None, help="gemm: force generic, avx2 or avx512")
-    parser.add_argument("--seconds", type=float, default=2.0, help="train: per turn")
+    parser.add_argument("--seconds", type=float, default=2.0, help="train: per turn; step: timed")
     parser.add_argument("--batch", type=int, default=None, help="step: instead of the config's")
     args = parser.parse_args(argv)
     if args.what == "gemm":

@@ -17,7 +17,7 @@ import sys
 CONFIG_ORDER = ["tiny", "small", "mnist", "wide"]
 TRAIN_PEERS = ["torch_fixed", "torch_sliced", "numpy", "sklearn"]
 INFER_PEERS = ["torch", "numpy", "sklearn"]
-PAIRED_ORDER = ["train", "infer", "threads", "dtype"]
+PAIRED_ORDER = ["train", "gemm", "infer", "threads", "dtype"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 

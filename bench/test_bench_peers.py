@@ -177,6 +177,10 @@ def test_infer(benchmark, config, side):
 # ------------------------------------------------------------------ 3. GEMM GFLOP/s
 
 GEMMS = gemm_products()
+# Untimed products before each side's timing: longer than the other side's threads spin
+# after its calls (OpenBLAS's for about 0.1-0.2 s).  Wide's forward product on our two
+# threads ran at 107-137 GFLOP/s within 60 ms of a NumPy product, 296 after 0.3 s of its own.
+GEMM_WARM_S = 0.3
 GEMM_CASES = [(g, side) for g in GEMMS for side in ("mlpfast", "numpy", "torch")]
 
 
@@ -221,7 +225,7 @@ def test_gemm(benchmark, product, side):
     label, M, N, K, _, _ = product
     benchmark.group = f"gemm {label} {M}x{N}x{K}"
     fn, check = _gemm_call(product, side)
-    fn()
+    _warm([fn])
     benchmark(fn)
     median = _median(benchmark)
     if median is not None:
@@ -310,15 +314,17 @@ def _paired(benchmark, name, rounds, time_a, time_b, ratio, target, time_c=None,
                                     independent_min=refs[0], independent_max=refs[-1])
 
 
-def _calls_sum(fns, calls=3, warm_s=0.3):
-    """Seconds of `calls` calls of each fn in turn, after warm_s of untimed calls of them
-    all.  The warm-up outlasts the other side's spinning threads: OpenBLAS's spin for
-    about 0.1-0.2 s after a call, and wide's forward product on our two threads ran at
-    107-137 GFLOP/s within 60 ms of a NumPy product, 296 after 0.3 s of its own."""
+def _warm(fns, seconds=GEMM_WARM_S):
+    """Untimed calls of each fn in turn for `seconds`."""
     t = time.perf_counter()
-    while time.perf_counter() - t < warm_s:
+    while time.perf_counter() - t < seconds:
         for fn in fns:
             fn()
+
+
+def _calls_sum(fns, calls=3):
+    """Seconds of `calls` calls of each fn in turn, after GEMM_WARM_S of untimed calls."""
+    _warm(fns)
     total = 0.0
     for fn in fns:
         t = time.perf_counter()

@@ -281,12 +281,18 @@ def _epoch_time(epoch, n_threads=None):
     return time.perf_counter() - t
 
 
+def _warm(fns, seconds=GEMM_WARM_S):
+    """Untimed calls of each fn in turn for `seconds`."""
+    t = time.perf_counter()
+    while time.perf_counter() - t < seconds:
+        for fn in fns:
+            fn()
+
+
 def _calls_time(fn, x, calls=200, warm_s=0.02):
     """Seconds per call over `calls` calls, right after warm_s of untimed calls (the
     other side's threads stop spinning meanwhile, as they do between groups)."""
-    t = time.perf_counter()
-    while time.perf_counter() - t < warm_s:
-        fn(x)
+    _warm([lambda: fn(x)], warm_s)
     t = time.perf_counter()
     for _ in range(calls):
         fn(x)
@@ -312,14 +318,6 @@ def _paired(benchmark, name, rounds, time_a, time_b, ratio, target, time_c=None,
         refs = sorted(ratio(a, c) for a, _, c in rows)
         benchmark.extra_info.update(independent_median=float(np.median(refs)),
                                     independent_min=refs[0], independent_max=refs[-1])
-
-
-def _warm(fns, seconds=GEMM_WARM_S):
-    """Untimed calls of each fn in turn for `seconds`."""
-    t = time.perf_counter()
-    while time.perf_counter() - t < seconds:
-        for fn in fns:
-            fn()
 
 
 def _calls_sum(fns, calls=3):
@@ -352,8 +350,8 @@ def test_paired_train(benchmark, config, goal):
 def test_paired_gemm(benchmark):
     """NumPy's time / mlpfast's over wide's three products (forward, dW, dX: a step's
     GEMM work), >= 0.9: mlpfast's float32 GEMM at 90% of NumPy's rate or better.  The
-    unpaired test_gemm medians are minutes apart, and on this host a minute's load moves
-    a wide product by up to 1.7x."""
+    unpaired test_gemm medians are minutes apart, and the host's load moves them (our
+    wide dW read 324 GFLOP/s in one run and 160 in the next of the same build)."""
     products = [g for g in GEMMS if g[0].split()[0] == "wide"]
     ours, theirs = ([_gemm_call(g, side) for g in products] for side in ("mlpfast", "numpy"))
     _paired(benchmark, "gemm wide vs numpy", 9,

@@ -143,7 +143,16 @@ def independent_text(groups):
             "its exchange of gradients and weights and its waits.")
 
 
-def chart(speedups, path):
+def paired_train(groups):
+    """{config: median of paired ratios against torch_fixed} (test_paired_train)."""
+    return {info["config"]: info["ratio_median"] for _, info in groups.get("paired", {}).values()
+            if info["target"].startswith("train ")}
+
+
+def chart(speedups, path, paired=None):
+    """Bars: speed-ups of one run's unpaired medians; with `paired` ({config: ratio}),
+    a marker per config at its median of paired ratios against torch_fixed (the
+    target), which the load does not move as it moves the bars."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -163,6 +172,15 @@ def chart(speedups, path):
             if not math.isnan(y):
                 ax.annotate(f"{y:.2g}", (bar.get_x() + bar.get_width() / 2, y),
                             ha="center", va="bottom", fontsize=7)
+    at = peers.index("torch_fixed") if "torch_fixed" in peers else (len(peers) - 1) / 2
+    marks = [(j + (at - (len(peers) - 1) / 2) * width, paired[c])   # on torch_fixed's bar
+             for j, c in enumerate(configs) if paired and c in paired]
+    if marks:
+        ax.scatter([j for j, _ in marks], [r for _, r in marks], marker="D", color="black",
+                   zorder=3, label="torch_fixed, paired (target)")
+        for j, r in marks:
+            ax.annotate(f"{r:.2g}", (j, r), xytext=(-6, -3), textcoords="offset points",
+                        ha="right", fontsize=7, fontweight="bold")
     ax.axhline(1.0, color="black", lw=0.8)
     ax.set_yscale("log")
     ax.set_xticks(range(len(configs)), configs)
@@ -212,7 +230,7 @@ def main(argv=None):
     text, speedups = render(groups, machine, when, args.note)
     with open(args.out + ".md", "w") as f:
         f.write(text)
-    chart(speedups, args.out + ".png")
+    chart(speedups, args.out + ".png", paired_train(groups))
     print(text)
 
 

@@ -150,9 +150,9 @@ def paired_train(groups):
 
 
 def chart(speedups, path, paired=None):
-    """Bars: speed-ups of one run's unpaired medians; with `paired` ({config: ratio}),
-    a marker per config at its median of paired ratios against torch_fixed (the
-    target), which the load does not move as it moves the bars."""
+    """Bars: speed-ups of one run's unpaired medians, taken minutes apart; with `paired`
+    ({config: ratio}), a marker per config at its median of paired ratios against
+    torch_fixed (the target; the two sides of a pair share the load)."""
     try:
         import matplotlib
         matplotlib.use("Agg")

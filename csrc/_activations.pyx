@@ -10,8 +10,8 @@ is the integer code of mlpfast._kernel_checks.ACTIVATIONS.
 from cython cimport floating
 
 from activations cimport activation_backward_rows, activation_forward_rows
-from dropout cimport dropout_rows
-from libc.stdint cimport uint64_t
+from dropout cimport dropout_rows, permutation_core
+from libc.stdint cimport int64_t, uint64_t
 
 
 def activation_forward(floating[:, ::1] A not None, const floating[:, ::1] Z not None,
@@ -41,3 +41,12 @@ def dropout(floating[:, ::1] out not None, const floating[:, ::1] x not None, do
     """out = x ⊙ keep / (1 − rate) with the counter-based mask of dropout.pxd (overwrite)."""
     with nogil:
         dropout_rows(x.shape[0], x.shape[1], &out[0, 0], &x[0, 0], rate, seed, n_threads)
+
+
+def permutation(int64_t[::1] order not None, uint64_t seed, int n_threads):
+    """order = a permutation of 0..n-1 drawn by dropout.pxd's permutation_core
+    (sequential: n_threads is the contract's, unused)."""
+    if order.shape[0] == 0:
+        return
+    with nogil:
+        permutation_core(order.shape[0], &order[0], seed)

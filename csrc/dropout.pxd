@@ -1,13 +1,14 @@
-# Inverted dropout with a counter-based mask.
+# Counter-based randomness: inverted dropout's mask and fit's shuffle.
 #
 # Design: element k = i·m + j of a batch keeps its value iff u(seed, k) >= rate,
 # u = (splitmix64(seed + k) >> 11) · 2⁻⁵³ ∈ [0, 1), and kept values are scaled
 # by 1/(1 − rate).  The mask is a pure function of (seed, k): no generator state,
 # the same in every thread split and in the NumPy twin, and the backward pass
-# regenerates it instead of storing it.
+# regenerates it instead of storing it.  The shuffle (permutation_core) draws
+# its swaps from the same u, so its twin draws them alike.
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.stdint cimport uint64_t
+from libc.stdint cimport int64_t, uint64_t
 
 
 cdef inline uint64_t splitmix64(uint64_t x) noexcept nogil:
@@ -42,3 +43,20 @@ cdef inline void dropout_rows(Py_ssize_t n, Py_ssize_t m, floating* out, const f
         return
     for i in prange(n, schedule='static', num_threads=nt):
         _dropout_row(m, out + i * m, x + i * m, rate, scale, seed + <uint64_t>(i * m))
+
+
+cdef inline void permutation_core(Py_ssize_t n, int64_t* order, uint64_t seed) noexcept nogil:
+    """order = a permutation of 0..n-1: Fisher-Yates from the last place down, place i
+    swapped with j = ⌊u(seed, i)·(i + 1)⌋, u as the dropout mask's (a pure function of
+    (seed, i), so the NumPy twin draws the same j).  j ≤ i: (i + 1)(1 - u) is at least
+    half an ulp of i + 1, so the product never rounds up to it."""
+    cdef Py_ssize_t i, j
+    cdef int64_t tmp
+    for i in range(n):
+        order[i] = i
+    for i in range(n - 1, 0, -1):
+        j = <Py_ssize_t>(<double>(splitmix64(seed + <uint64_t>i) >> 11)
+                         * (1.0 / 9007199254740992.0) * <double>(i + 1))
+        tmp = order[i]
+        order[i] = order[j]
+        order[j] = tmp

@@ -29,7 +29,7 @@ ALIASES = {"silu": "swish", "logistic": "sigmoid", "linear": "identity"}
 
 KERNELS = (
     "gemm", "linear_forward", "linear_backward",
-    "activation_forward", "activation_backward", "dropout",
+    "activation_forward", "activation_backward", "dropout", "permutation",
     "softmax_cross_entropy", "mean_squared_error", "sigmoid_binary_cross_entropy",
     "sgd_update", "momentum_update", "nesterov_update", "adagrad_update",
     "rmsprop_update", "adam_update",
@@ -262,10 +262,27 @@ def dropout(out, x, rate, seed, n_threads=1):
     out = _array("out", out, 2, x.dtype, out=True)
     _shape("out", out, x.shape)
     rate = _scalar("rate", rate, 0.0, 1.0, high_open=True)
+    _disjoint([("out", out)], [("x", x)], may_alias={("out", "x")})
+    return out, x, rate, _seed(seed), _threads(n_threads)
+
+
+def permutation(order, seed, n_threads=1):
+    """order = a permutation of 0, 1, ..., n-1, a pure function of (n, seed): Fisher-Yates
+    with swaps drawn from dropout's counter-based uniform (fit's shuffle).  order (n,)
+    int64, overwritten; n_threads is accepted for the contract (the swaps are serial)."""
+    if not isinstance(order, np.ndarray):
+        raise TypeError(f"order must be a numpy.ndarray, got {type(order).__name__}")
+    if order.dtype != np.int64 or order.ndim != 1:
+        raise ValueError(f"order must be a 1-D int64 array, got {order.ndim}-D {order.dtype}")
+    if not order.flags.c_contiguous or not order.flags.writeable:
+        raise ValueError("order must be C-contiguous and writeable")
+    return order, _seed(seed), _threads(n_threads)
+
+
+def _seed(seed):
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2 ** 64:
         raise ValueError(f"seed must be an int in [0, 2**64), got {seed!r}")
-    _disjoint([("out", out)], [("x", x)], may_alias={("out", "x")})
-    return out, x, rate, int(seed), _threads(n_threads)
+    return int(seed)
 
 
 # ---------------------------------------------------------------- losses

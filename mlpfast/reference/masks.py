@@ -1,5 +1,5 @@
-"""Reference inverted dropout (raw kernel): the counter-based mask of csrc/dropout.pxd
-in NumPy uint64 arithmetic (which wraps, as C's does)."""
+"""Reference counter-based randomness (raw kernels): inverted dropout's mask and the
+shuffle of csrc/dropout.pxd in NumPy uint64 arithmetic (which wraps, as C's does)."""
 import numpy as np
 
 _M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), \
@@ -17,8 +17,26 @@ def splitmix64(x):
 
 def dropout(out, x, rate, seed, n_threads):
     """out = x ⊙ keep / (1 − rate), keep_k = u(seed, k) >= rate for k = i·m + j."""
-    with np.errstate(over="ignore"):
-        k = np.uint64(seed) + np.arange(x.size, dtype=np.uint64)
-    u = (splitmix64(k) >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+    u = _uniform(seed, np.arange(x.size, dtype=np.uint64))
     scale = x.dtype.type(1.0 / (1.0 - rate))
     out[...] = np.where(u.reshape(x.shape) >= rate, x * scale, 0)
+
+
+def _uniform(seed, k):
+    """u(seed, k) = (splitmix64(seed + k) >> 11) · 2⁻⁵³ for a uint64 array k."""
+    with np.errstate(over="ignore"):
+        k = np.uint64(seed) + k
+    return (splitmix64(k) >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+
+
+def permutation(order, seed, n_threads):
+    """order = a permutation of 0..n-1: Fisher-Yates from the last place down, place i
+    swapped with j = ⌊u(seed, i)·(i + 1)⌋ (the draws at once, the swaps in turn)."""
+    n = order.shape[0]
+    i = np.arange(n, dtype=np.uint64)
+    j = (_uniform(seed, i) * (i + np.uint64(1)).astype(np.float64)).astype(np.int64).tolist()
+    out = list(range(n))
+    for place in range(n - 1, 0, -1):
+        other = j[place]
+        out[place], out[other] = out[other], out[place]
+    order[...] = out

@@ -49,7 +49,8 @@ cdef inline void permutation_core(Py_ssize_t n, int64_t* order, uint64_t seed) n
     """order = a permutation of 0..n-1: Fisher-Yates from the last place down, place i
     swapped with j = ⌊u(seed, i)·(i + 1)⌋, u as the dropout mask's (a pure function of
     (seed, i), so the NumPy twin draws the same j).  j ≤ i: (i + 1)(1 - u) is at least
-    half an ulp of i + 1, so the product never rounds up to it."""
+    half an ulp of i + 1, so the product never rounds up to it; the clamp below only
+    keeps a write inside `order` should that reasoning ever fail (the twin clamps too)."""
     cdef Py_ssize_t i, j
     cdef int64_t tmp
     for i in range(n):
@@ -57,6 +58,8 @@ cdef inline void permutation_core(Py_ssize_t n, int64_t* order, uint64_t seed) n
     for i in range(n - 1, 0, -1):
         j = <Py_ssize_t>(<double>(splitmix64(seed + <uint64_t>i) >> 11)
                          * (1.0 / 9007199254740992.0) * <double>(i + 1))
+        if j > i:
+            j = i
         tmp = order[i]
         order[i] = order[j]
         order[j] = tmp

@@ -34,7 +34,8 @@ def permutation(order, seed, n_threads):
     swapped with j = ⌊u(seed, i)·(i + 1)⌋ (the draws at once, the swaps in turn)."""
     n = order.shape[0]
     i = np.arange(n, dtype=np.uint64)
-    j = (_uniform(seed, i) * (i + np.uint64(1)).astype(np.float64)).astype(np.int64).tolist()
+    j = (_uniform(seed, i) * (i + np.uint64(1)).astype(np.float64)).astype(np.int64)
+    j = np.minimum(j, np.arange(n)).tolist()           # as the native clamp (never taken)
     out = list(range(n))
     for place in range(n - 1, 0, -1):
         other = j[place]

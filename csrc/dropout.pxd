@@ -19,12 +19,17 @@ cdef inline uint64_t splitmix64(uint64_t x) noexcept nogil:
     return x ^ (x >> 31)
 
 
+cdef inline double uniform(uint64_t seed, uint64_t k) noexcept nogil:
+    """u(seed, k) = (splitmix64(seed + k) >> 11) · 2⁻⁵³ ∈ [0, 1), exact in double."""
+    return <double>(splitmix64(seed + k) >> 11) * (1.0 / 9007199254740992.0)
+
+
 cdef inline void _dropout_row(Py_ssize_t m, floating* out, const floating* x, double rate,
                               floating scale, uint64_t seed) noexcept nogil:
     """One row; seed already advanced by the row's first element index."""
     cdef Py_ssize_t j
     for j in range(m):
-        if <double>(splitmix64(seed + <uint64_t>j) >> 11) * (1.0 / 9007199254740992.0) >= rate:
+        if uniform(seed, <uint64_t>j) >= rate:
             out[j] = x[j] * scale
         else:
             out[j] = 0
@@ -56,8 +61,7 @@ cdef inline void permutation_core(Py_ssize_t n, int64_t* order, uint64_t seed) n
     for i in range(n):
         order[i] = i
     for i in range(n - 1, 0, -1):
-        j = <Py_ssize_t>(<double>(splitmix64(seed + <uint64_t>i) >> 11)
-                         * (1.0 / 9007199254740992.0) * <double>(i + 1))
+        j = <Py_ssize_t>(uniform(seed, <uint64_t>i) * <double>(i + 1))
         if j > i:
             j = i
         tmp = order[i]

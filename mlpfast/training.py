@@ -129,9 +129,10 @@ def _order(net, n, shuffle):
     """An epoch's order of the n rows: 0..n-1, or with shuffle the permutation kernel's,
     seeded by a draw from the network's generator (numpy's Generator.permutation took
     about 15 ns a row, 30 µs of a 2 048-row epoch; the native kernel about 5)."""
-    order = np.arange(n, dtype=np.int64)
-    if shuffle:
-        net.kernels.permutation(order, int(net.rng.bit_generator.random_raw()))
+    if not shuffle:
+        return np.arange(n, dtype=np.int64)
+    order = np.empty(n, np.int64)              # the kernel starts from 0..n-1 itself
+    net.kernels.permutation(order, int(net.rng.bit_generator.random_raw()))
     return order
 
 

@@ -13,12 +13,15 @@ the update of a step whose loss or gradient is not finite (the weight gradients
 are checked tile by tile in the dW epilogues), leaving the parameters as they
 were.
 
-On two threads a step of enough work takes data parallelism (_half_steps): each
-thread runs half the batch through forward, loss and δ recurrence with its own
-weight gradient, then each sums and updates half the parameters.  Threads that
-split each product instead exchange activations at every layer, which costs
-more here than the work they share.  The Python path sums dW over the same two
-halves (linalg.pxd), so the bits stay those of one thread.
+On two threads a step of enough work splits in two ways (_half_steps): each
+thread runs half the batch through forward, loss and δ recurrence; then each
+computes a band of every layer's dW rows over the whole batch, its share of
+the bias gradients, and updates the parameters of its band.  A thread's band
+of dW is the band it updates, so no partial gradient crosses between cores;
+what crosses is a half of each layer's input and δ (the GEMM's packing reads
+it).  Threads that split each product instead exchange activations at every
+layer, which costs more here than the work they share.  Each element of dW is
+the one fold of linalg.pxd, so the bits stay those of one thread.
 """
 import numpy as np
 
@@ -77,8 +80,8 @@ cdef enum:
     NO_MEMORY = 2
     INTERRUPTED = 3
     SIGNAL_EVERY = 8     # batches between looks for Ctrl-C
-    # two threads take a batch half each (_half_steps) when each half is one K block
-    # of the GEMM (KC, f64 AVX-512: so dW₀ + dW₁ has the bits of one product)
+    # two threads take a batch half each (_half_steps) for halves of up to this many
+    # rows; bigger batches split each product between the threads instead
     HALF_ROWS = 128
     HALF_MACS = 1 << 18  # ... and the forward pass of a batch is this much work (~5 us)
     # a team gathers a batch of this many bytes or more: its rows come from
@@ -354,12 +357,11 @@ cdef struct Halves:
     void* Tb
     void* P
     double* row_loss
-    void* part                   # the second half's weight gradients, laid out as grads[0]
     double l2, rate
     uint64_t epoch_seed
     Optim* opt
-    int nonfinite                # set by either half: a gradient holds a NaN or inf
-    int no_memory                # set by either half: a GEMM could not allocate
+    int nonfinite                # set by either thread: a gradient holds a NaN or inf
+    int no_memory                # set by either thread: a GEMM could not allocate
     Py_ssize_t start             # a run of `count` steps from batch `start`, after `steps`
     long steps
     int count
@@ -379,8 +381,7 @@ cdef inline void _share(Py_ssize_t n, int t, Py_ssize_t unit, Py_ssize_t* lo,
 cdef int _half_pass(Halves* s, int t, Py_ssize_t rows, const int64_t* order, uint64_t seed0,
                     floating* _dtype) noexcept nogil:
     """Half t of a batch (rows [0, h) or [h, rows), h = ⌈rows/2⌉): gather, forward, loss
-    rows, δ rows, and the half's weight gradients (half 0 into grads[0], half 1 into
-    s.part); the bias gradients are left to _half_reduce.  Returns 0, or -1 (memory)."""
+    rows and δ rows; the gradients are left to _band_grads.  Returns 0, or -1 (memory)."""
     cdef Layer* L = s.L
     cdef int l, nl = s.n_layers, rc = 0
     cdef Layer* last = &L[nl - 1]
@@ -391,7 +392,6 @@ cdef int _half_pass(Halves* s, int t, Py_ssize_t rows, const int64_t* order, uin
     cdef double inv_n = 1.0 / rows
     cdef const floating* inp
     cdef floating* d_out = <floating*>(last.delta if last.kind == 0 else last.dA)
-    cdef floating* G
     if nr == 0:
         return 0
     _gather_batch(r0, nr, s.m0, <floating*>s.Xb, <const floating*>s.X, s.Tb, s.T,
@@ -411,17 +411,7 @@ cdef int _half_pass(Halves* s, int t, Py_ssize_t rows, const int64_t* order, uin
         activation_backward_rows(last.kind, nr, m, d_out + r0 * m, <floating*>last.Z + r0 * m,
                                  <floating*>last.A + r0 * m, <floating*>last.delta + r0 * m,
                                  <floating*>last.gamma, NULL, 1)
-    for l in range(nl - 1, -1, -1):            # the δ recurrence
-        inp = <floating*>s.Xb if l == 0 else <floating*>(L[l - 1].D if s.rate > 0
-                                                          else L[l - 1].A)
-        G = <floating*>L[l].dW
-        if t == 1:
-            G = <floating*>s.part + (G - <floating*>s.opt.grads[0])
-        rc |= weight_grad_core(nr, L[l].n_in, L[l].n_out, G, NULL, inp + r0 * L[l].n_in,
-                               <floating*>L[l].W, <floating*>L[l].delta + r0 * L[l].n_out,
-                               0.0, NULL, 1, False)
-        if l == 0:
-            break
+    for l in range(nl - 1, 0, -1):             # the δ recurrence
         p = &L[l - 1]
         rc |= input_grad_core(nr, L[l].n_in, L[l].n_out, <floating*>p.delta + r0 * p.n_out,
                               <floating*>L[l].W, <floating*>L[l].delta + r0 * L[l].n_out,
@@ -434,40 +424,44 @@ cdef int _half_pass(Halves* s, int t, Py_ssize_t rows, const int64_t* order, uin
     return rc
 
 
-cdef void _half_reduce(Halves* s, int t, Py_ssize_t rows, floating* _dtype) noexcept nogil:
-    """Share t of the gradients, once both halves have passed: dW = dW₀ + dW₁ + l2 W
-    over share t of grads[0], db = Σ_rows δ over half t of each layer's columns; sets
-    s.nonfinite when one of them is a NaN or inf."""
-    cdef Py_ssize_t unit = 64 // sizeof(floating), lo, hi, i, c0, c1
-    cdef floating* G = <floating*>s.opt.grads[0]
-    cdef const floating* P1 = <floating*>s.part
-    cdef const floating* W = <floating*>s.opt.params[0]
-    cdef floating l2 = <floating>s.l2
-    cdef int l
+cdef inline void _band(Layer* L, int t, Py_ssize_t* k0, Py_ssize_t* k1) noexcept nogil:
+    """Thread t's band [k0, k1) of the rows of a layer's W (its inputs)."""
+    _share(L.n_in, t, 1, k0, k1)
+
+
+cdef int _band_grads(Halves* s, int t, Py_ssize_t rows, floating* _dtype) noexcept nogil:
+    """Once both halves have passed: band t of every layer's dW = Xᵀ δ + l2 W over the
+    whole batch, and half t of each layer's db columns; sets s.nonfinite when one of
+    them is a NaN or inf.  Returns 0, or -1 (memory)."""
+    cdef Py_ssize_t unit = 64 // sizeof(floating), k0, k1, c0, c1
+    cdef int l, rc = 0
     cdef Layer* L = s.L
-    _share(s.opt.size[0], t, unit, &lo, &hi)
-    if (rows + 1) // 2 < rows:                 # a second half (one row has none)
-        for i in range(lo, hi):
-            G[i] = G[i] + P1[i]
-    if s.l2 != 0:                              # as the dW epilogue
-        for i in range(lo, hi):
-            G[i] += l2 * W[i]
-    if not all_finite(G + lo, hi - lo):
-        flag_set(&s.nonfinite)
+    cdef const floating* inp
     for l in range(s.n_layers):
+        _band(&L[l], t, &k0, &k1)
+        inp = <floating*>s.Xb if l == 0 else <floating*>(L[l - 1].D if s.rate > 0
+                                                          else L[l - 1].A)
+        if k1 > k0:
+            rc |= weight_grad_core(rows, k1 - k0, L[l].n_out,
+                                   <floating*>L[l].dW + k0 * L[l].n_out, NULL, inp + k0,
+                                   <floating*>L[l].W + k0 * L[l].n_out,
+                                   <floating*>L[l].delta, s.l2, &s.nonfinite, 1, L[l].n_in)
         _share(L[l].n_out, t, unit, &c0, &c1)
         if c1 > c0:
             bias_grad_cols(<floating*>L[l].db, <floating*>L[l].delta, L[l].n_out, rows, c0, c1)
             if not all_finite(<floating*>L[l].db + c0, c1 - c0):
                 flag_set(&s.nonfinite)
+    return rc
 
 
 cdef void _half_steps(Halves* s, int t, int nt, floating* _dtype) noexcept nogil:
     """Thread t of nt (1 or 2) runs its halves of s.count steps from batch s.start:
-    both passes, then both reductions and updates, with a barrier between."""
-    cdef int k, status = DONE, u
+    both passes, then both bands of gradients, then both bands' updates, with a
+    barrier between."""
+    cdef int k, l, status = DONE, u
     cdef long done = 0, step
-    cdef Py_ssize_t start, rows, unit = 64 // sizeof(floating), lo, hi
+    cdef Py_ssize_t start, rows, unit = 64 // sizeof(floating), lo, hi, off
+    cdef Layer* L = s.L
     cdef double loss, total = s.total
     cdef int rc
     for k in range(s.count):
@@ -496,18 +490,26 @@ cdef void _half_steps(Halves* s, int t, int nt, floating* _dtype) noexcept nogil
         if not isfinite(loss):
             status = DIVERGED
             break
-        u = t
+        rc, u = 0, t
         while u < 2:
-            _half_reduce(s, u, rows, _dtype)
+            rc |= _band_grads(s, u, rows, _dtype)
             u += nt
+        if rc != 0:
+            flag_set(&s.no_memory)
         barrier()
+        if s.no_memory:
+            status = NO_MEMORY
+            break
         if s.nonfinite:                        # an update would make parameters inf or nan
             status = DIVERGED
             break
         u = t
-        while u < 2:                           # the shares this thread reduced
-            _share(s.opt.size[0], u, unit, &lo, &hi)
-            _update(s.opt, 0, lo, hi, s.opt.t + step + 1, 1, _dtype)
+        while u < 2:                           # the bands whose gradients this thread wrote
+            for l in range(s.n_layers):
+                _band(&L[l], u, &lo, &hi)
+                off = <floating*>L[l].dW - <floating*>s.opt.grads[0]
+                _update(s.opt, 0, off + lo * L[l].n_out, off + hi * L[l].n_out,
+                        s.opt.t + step + 1, 1, _dtype)
             _share(s.opt.size[1], u, unit, &lo, &hi)
             _update(s.opt, 1, lo, hi, s.opt.t + step + 1, 1, _dtype)
             u += nt
@@ -643,12 +645,11 @@ def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_thr
         if (n_threads > 1 and rows // 2 <= HALF_ROWS
                 and rows * sum(layer.n_in * layer.n_out for layer in net.layers) >= HALF_MACS
                 and not any(layer.is_prelu for layer in net.layers)):
-            part = work("part", net.grads[0].shape)
             h.L, h.n_layers, h.loss_kind = L, n_layers, loss_kind
             h.X, h.m0, h.T, h.t_width = _ptr(X), X.shape[1], _ptr(T), t_width
             h.n, h.batch, h.order = n, batch_size, <int64_t*>_ptr(order)
             h.Xb, h.Tb, h.P, h.row_loss = _ptr(Xb), _ptr(Tb), _ptr(P), <double*>_ptr(row_loss)
-            h.part, h.l2, h.rate = _ptr(part), net.l2, net.dropout
+            h.l2, h.rate = net.l2, net.dropout
             h.epoch_seed, h.opt = epoch_seed, &o
             h.nonfinite = h.no_memory = 0
             status = _halves_epoch(&h, interrupt, &total, &steps)

@@ -3,7 +3,8 @@
 #   forward   Z = X W + b, A = f(Z)               (bias, activation)
 #   backward  dW = Xᵀ dZ + l2 W, db = Σ_rows dZ    (decay, bias gradient beside)
 #             with Xᵀ dZ = X₀ᵀ dZ₀ + X₁ᵀ dZ₁ over the batch's halves (rows [0, ⌈N/2⌉)
-#             and the rest), so two threads can each take a half (the engine)
+#             and the rest): one fold, whatever the threads (the engine's two
+#             threads each take a band of dW's rows, ldx)
 #             dX = (dZ Wᵀ) ⊙ f'(prev_Z)            (the δ recurrence's product)
 # Every loop writes disjoint outputs, so results do not depend on threads.
 from cython cimport floating
@@ -230,11 +231,12 @@ cdef inline int linear_forward_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, float
 cdef inline int weight_grad_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating* dW,
                                  floating* db, const floating* X, const floating* W,
                                  const floating* dZ, double l2, int* nonfinite,
-                                 int n_threads, bint halves=True) noexcept nogil:
+                                 int n_threads, ptrdiff_t ldx=0) noexcept nogil:
     """dW = Xᵀ dZ + l2 W ; db = Σ_rows dZ unless db is NULL ; *nonfinite = 1 if dW holds
-    a NaN or inf (unless nonfinite is NULL; never reset).   X (N, K), W, dW (K, M),
-    dZ (N, M).  halves: Xᵀ dZ summed as its two halves' products (a K-block boundary
-    at ⌈N/2⌉), else as one.  Returns 0, or -1 when out of memory."""
+    a NaN or inf (unless nonfinite is NULL; never reset).   X (N, K) with row stride ldx
+    (0: K; a wider X gives a band of dW's rows), W, dW (K, M), dZ (N, M).  Xᵀ dZ is
+    summed as its two halves' products (a K-block boundary at ⌈N/2⌉), as the header
+    says.  Returns 0, or -1 when out of memory."""
     cdef Epilogue e
     e.f64 = floating is double
     e.out = dW
@@ -245,8 +247,9 @@ cdef inline int weight_grad_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating
     e.n_rows = N
     e.l2 = l2
     e.nonfinite = nonfinite
-    return gemm_core(True, False, K, M, N, X, K, dZ, M, dW, M, False, n_threads,
-                     weight_grad_epilogue, &e, False, (N + 1) // 2 if halves else 0)
+    return gemm_core(True, False, K, M, N, X, ldx if ldx > 0 else K, dZ, M, dW, M, False,
+                     n_threads,
+                     weight_grad_epilogue, &e, False, (N + 1) // 2)
 
 
 cdef inline int input_grad_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating* dX,

@@ -164,7 +164,8 @@ def test_gemm_transposes_agree_bitwise(nat, rng, path, dtype):
 @pytest.mark.parametrize("n_threads", THREADS)
 def test_weight_gradient_is_the_sum_of_its_batch_halves(nat, path, rng, dtype, N, n_threads):
     """dW = X₀ᵀdZ₀ + X₁ᵀdZ₁ bitwise, for the rows [0, ⌈N/2⌉) and the rest, each half
-    one K block (≤ 128 rows): what lets the engine give each thread half a batch."""
+    one K block (≤ 128 rows): the one fold of linalg.pxd, which the engine's threads
+    also compute, each for a band of dW's rows."""
     K, M = 37, 131                  # M: ragged NR panels on every path
     X, dZ = random_array(rng, (N, K), dtype), random_array(rng, (N, M), dtype)
     W = random_array(rng, (K, M), dtype)

@@ -133,6 +133,28 @@ def test_engine_on_two_threads_agrees_with_the_python_path(optimizer, dtype, bat
     assert_same_arrays(engine_net.params, python_net.params)
 
 
+# enough work for halves too, with odd widths: the two threads' bands of W's rows (67 =
+# 34 + 33 inputs) and of the bias columns end off the vector width
+ODD_HALVES_SIZES = [67, 521, 439, 3]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("batch_size,dropout,n", [(2, 0.0, 15), (17, 0.2, 45)])
+def test_engine_on_two_threads_agrees_with_the_python_path_at_odd_widths(
+        optimizer, dtype, batch_size, dropout, n, threads):
+    X, y = _data(n=n, m=ODD_HALVES_SIZES[0])
+    engine_net, python_net = _twins(layer_sizes=ODD_HALVES_SIZES, activation="relu",
+                                    dropout=dropout, dtype=dtype)
+    options = dict(epochs=2, batch_size=batch_size, optimizer=optimizer, learning_rate=1e-2)
+    threads(2)
+    h1 = engine_net.fit(X, y, engine=True, **options)
+    threads(1)
+    h2 = python_net.fit(X, y, engine=False, **options)
+    assert h1.loss == h2.loss
+    assert_same_arrays(engine_net.params, python_net.params)
+
+
 def test_seeded_fit_is_reproducible_and_seeds_differ():
     X, y = _data()
     runs = []
@@ -319,7 +341,8 @@ def test_a_gradient_overflowing_with_a_finite_loss_is_divergence(engine, n_threa
     # W1 = 0 and identity hidden units make the output b2 (a finite loss), while
     # δ1 = δ2 W2ᵀ ~ 1e30 and dW1 = Xᵀ δ1 ~ 1e40 overflow float32.  The dW epilogue
     # checks dW1's tiles; on two threads the engine runs the larger shape as two
-    # half batches, and each thread checks its share of their sum instead.
+    # half batches, and each thread checks the tiles of its band of dW1's rows (the
+    # last row is in the second band, the first band's update must wait for it).
     threads(n_threads)
     net = mlpfast.MLP([n_in, width, 1], activation="identity", loss="mse", dtype="float32",
                       seed=0)

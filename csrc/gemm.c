@@ -82,12 +82,16 @@
 #endif
 /* op(A) with up to SMALLM rows against op(B) = B (not transposed) takes the
  * small-M path: B streamed in place, no packing, no allocation.  It keeps doing
- * so up to SMALLM_ROWS rows (SMALLM_ROWS_T when op(A) = A^T) while B fits in
- * SMALLM_B_BYTES of L2, where reading B once per 8 rows costs less than packing
- * it: one core, float32, small-M / packed time 0.87-0.95 for 32-128 rows against
+ * so up to SMALLM_ROWS rows (SMALLM_ROWS_T when op(A) = A^T) while B is at most
+ * SMALLM_B_BYTES, where reading B once per 8 rows costs less than packing it:
+ * one core, float32, small-M / packed time 0.87-0.95 for 32-128 rows against
  * 128 x 128 to 784 x 256 B (mnist's and small's forward), 0.56-0.79 for tiny's
  * 16-32 rows; 0.99 with a 1.6 MB B, 1.43 with 8 MB; A^T rows: 0.96 at 32 and
- * 1.02 at 64 (tmp harness of two builds timed alternately in one process). */
+ * 1.02 at 64 (an Intel host, 2 MB of L2; tmp harness of two builds timed
+ * alternately in one process).  On an AMD EPYC host (1 MB of L2), with 2 MB B
+ * (f32 1024 x 512, 2048 x 256; f64 512 x 512, 1024 x 256) small-M ran at
+ * 0.99-1.03x packed's GFLOP/s for 128 rows and 1.45-1.56x for 16, and on
+ * mnist's float64 forward (1.6 MB) at 1.09-1.24x for 32-128 rows. */
 #ifndef SMALLM
 #define SMALLM 8
 #endif
@@ -98,7 +102,7 @@
 #define SMALLM_ROWS_T 32
 #endif
 #ifndef SMALLM_B_BYTES
-#define SMALLM_B_BYTES (1 << 20)
+#define SMALLM_B_BYTES (2 << 20)
 #endif
 /* The small-M path aligns its strips to B's vectors when that adds no strip
  * or when at least SMALLM_PEEL vectors follow the first boundary (smallm in

@@ -191,8 +191,9 @@ SMALL_M_NK = [(1, 1), (7, 3), (17, 129), (100, 300), (257, 513), (1030, 70)]
 def test_gemm_small_m(nat, ref, rng, path, dtype, trans_a, N, K):
     """M = 1..9 rows against B in place (the small-M path, batch-1 inference):
     parity with the reference, plain and accumulating, and bitwise equal to the
-    same rows of a larger (packed) product for any thread count."""
-    A_big, B = operands(rng, 40, N, K, dtype, trans_a, False)
+    same rows of a larger (packed: more rows than SMALLM_ROWS) product for any
+    thread count."""
+    A_big, B = operands(rng, 140, N, K, dtype, trans_a, False)
     big = native(nat, A_big, B, trans_a, False, 2)
     for M in range(1, 10):
         for r0 in (0, 17):
@@ -205,6 +206,21 @@ def test_gemm_small_m(nat, ref, rng, path, dtype, trans_a, N, K):
                 np.testing.assert_array_equal(C, big[r0:r0 + M], err_msg=str((M, r0)))
                 assert_close(native(nat, A, B, trans_a, False, n_threads, C=C0),
                              reference(ref, A, B, trans_a, False, C=C0), dtype, k=K + 1)
+
+
+@pytest.mark.parametrize("M", [16, 63, 128])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_small_m_with_b_past_one_mb(nat, ref, rng, path, dtype, M):
+    """Up to SMALLM_ROWS rows against a B of 1.3-1.6 MB (more than one L2 here, up to
+    SMALLM_B_BYTES: mnist's float64 forward) stream B in place: parity with the
+    reference, and the bits of the same rows of a packed product (140 rows)."""
+    K, N = (500, 400) if dtype == np.float64 else (800, 400)
+    A_big, B = operands(rng, 140, N, K, dtype, False, False)
+    big = native(nat, A_big, B, False, False, 2)
+    A = np.ascontiguousarray(A_big[5:5 + M])
+    assert_close(native(nat, A, B, False, False), reference(ref, A, B, False, False), dtype, k=K)
+    for n_threads in THREADS:
+        np.testing.assert_array_equal(native(nat, A, B, False, False, n_threads), big[5:5 + M])
 
 
 def at_offset(a, offset):

@@ -121,8 +121,14 @@ def test_engine_on_two_threads_agrees_with_the_python_path(optimizer, dtype, bat
     """Two threads take half a batch each: the same bits as the Python path, whose
     weight gradients sum the same two halves.  n rows: a short last batch (of one row
     for batches of 2, whose second half is then empty)."""
-    X, y = _data(n=n, m=HALVES_SIZES[0])
-    engine_net, python_net = _twins(layer_sizes=HALVES_SIZES, activation=["tanh", "relu"],
+    _assert_two_threads_agree_with_python(HALVES_SIZES, ["tanh", "relu"], optimizer, dtype,
+                                          batch_size, dropout, n, threads)
+
+
+def _assert_two_threads_agree_with_python(sizes, activation, optimizer, dtype, batch_size,
+                                          dropout, n, threads):
+    X, y = _data(n=n, m=sizes[0])
+    engine_net, python_net = _twins(layer_sizes=sizes, activation=activation,
                                     dropout=dropout, dtype=dtype)
     options = dict(epochs=2, batch_size=batch_size, optimizer=optimizer, learning_rate=1e-2)
     threads(2)
@@ -143,16 +149,8 @@ ODD_HALVES_SIZES = [67, 521, 439, 3]
 @pytest.mark.parametrize("batch_size,dropout,n", [(2, 0.0, 15), (17, 0.2, 45)])
 def test_engine_on_two_threads_agrees_with_the_python_path_at_odd_widths(
         optimizer, dtype, batch_size, dropout, n, threads):
-    X, y = _data(n=n, m=ODD_HALVES_SIZES[0])
-    engine_net, python_net = _twins(layer_sizes=ODD_HALVES_SIZES, activation="relu",
-                                    dropout=dropout, dtype=dtype)
-    options = dict(epochs=2, batch_size=batch_size, optimizer=optimizer, learning_rate=1e-2)
-    threads(2)
-    h1 = engine_net.fit(X, y, engine=True, **options)
-    threads(1)
-    h2 = python_net.fit(X, y, engine=False, **options)
-    assert h1.loss == h2.loss
-    assert_same_arrays(engine_net.params, python_net.params)
+    _assert_two_threads_agree_with_python(ODD_HALVES_SIZES, "relu", optimizer, dtype,
+                                          batch_size, dropout, n, threads)
 
 
 def test_seeded_fit_is_reproducible_and_seeds_differ():

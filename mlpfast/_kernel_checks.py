@@ -271,9 +271,11 @@ def permutation(order, seed, n_threads=1):
     with swaps drawn from dropout's counter-based uniform (fit's shuffle).  order (n,)
     int64, overwritten; n_threads is accepted for the contract (the swaps are serial)."""
     if not isinstance(order, np.ndarray):
-        raise TypeError(f"order must be a numpy.ndarray, got {type(order).__name__}")
-    if order.dtype != np.int64 or order.ndim != 1:
-        raise ValueError(f"order must be a 1-D int64 array, got {order.ndim}-D {order.dtype}")
+        raise TypeError(f"order must be a numpy array, got {type(order).__name__}")
+    if order.dtype != np.int64:                # as _array: a wrong dtype is a TypeError
+        raise TypeError(f"order must have dtype int64, got {order.dtype}")
+    if order.ndim != 1:
+        raise ValueError(f"order must be 1-D, got {order.ndim}-D with shape {order.shape}")
     if not order.flags.c_contiguous or not order.flags.writeable:
         raise ValueError("order must be C-contiguous and writeable")
     return order, _seed(seed), _threads(n_threads)

@@ -57,11 +57,11 @@ def test_each_row_lands_anywhere_alike(nat):
 
 
 @pytest.mark.parametrize("order,seed,error,match", [
-    (np.zeros(5, np.int32), 1, ValueError, "order must be a 1-D int64"),
-    (np.zeros(5, np.float64), 1, ValueError, "order must be a 1-D int64"),
-    (np.zeros((2, 3), np.int64), 1, ValueError, "order must be a 1-D int64"),
+    (np.zeros(5, np.int32), 1, TypeError, "order must have dtype int64, got int32"),
+    (np.zeros(5, np.float64), 1, TypeError, "order must have dtype int64, got float64"),
+    (np.zeros((2, 3), np.int64), 1, ValueError, "order must be 1-D, got 2-D"),
     (np.zeros(10, np.int64)[::2], 1, ValueError, "order must be C-contiguous"),
-    ([0, 1, 2], 1, TypeError, "order must be a numpy.ndarray"),
+    ([0, 1, 2], 1, TypeError, "order must be a numpy array"),
     (np.zeros(5, np.int64), -1, ValueError, "seed must be an int"),
     (np.zeros(5, np.int64), 2 ** 64, ValueError, "seed must be an int"),
     (np.zeros(5, np.int64), True, ValueError, "seed must be an int"),

@@ -18,8 +18,9 @@ thread runs half the batch through forward, loss and δ recurrence; then each
 computes a band of every layer's dW rows over the whole batch, its share of
 the bias gradients, and updates the parameters of its band.  A thread's band
 of dW is the band it updates, so no partial gradient crosses between cores;
-what crosses is a half of each layer's input and δ (the GEMM's packing reads
-it).  Threads that split each product instead exchange activations at every
+what crosses is half of each layer's input and δ, which the band's product
+reads, and the band of weights the other thread updated, which the forward pass
+reads.  Threads that split each product instead exchange activations at every
 layer, which costs more here than the work they share.  Each element of dW is
 the one fold of linalg.pxd, so the bits stay those of one thread.
 """
@@ -390,7 +391,6 @@ cdef int _half_pass(Halves* s, int t, Py_ssize_t rows, const int64_t* order, uin
     cdef Py_ssize_t r0 = 0 if t == 0 else h, r1 = h if t == 0 else rows, nr = r1 - r0
     cdef Py_ssize_t m = last.n_out
     cdef double inv_n = 1.0 / rows
-    cdef const floating* inp
     cdef floating* d_out = <floating*>(last.delta if last.kind == 0 else last.dA)
     if nr == 0:
         return 0

@@ -68,8 +68,9 @@ class CrossEntropy(Loss):
                              f"got shape {y.shape}")
         if y.dtype.kind not in "iub" and not np.all(y == np.round(y)):
             raise ValueError("y must hold integer class indices")
-        if y.min() < 0 or y.max() >= n_out:
-            raise ValueError(f"y holds class {int(y.min()) if y.min() < 0 else int(y.max())}, "
+        lo, hi = y.min(), y.max()
+        if lo < 0 or hi >= n_out:
+            raise ValueError(f"y holds class {int(lo) if lo < 0 else int(hi)}, "
                              f"but the network has {n_out} output units (classes 0..{n_out - 1})")
         return np.ascontiguousarray(y, dtype=np.int64)
 

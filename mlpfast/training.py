@@ -132,7 +132,8 @@ def _order(net, n, shuffle):
     if not shuffle:
         return np.arange(n, dtype=np.int64)
     order = np.empty(n, np.int64)              # the kernel starts from 0..n-1 itself
-    net.kernels.permutation(order, int(net.rng.bit_generator.random_raw()))
+    # raw, as the losses call theirs: order is ours and the seed a uint64 draw
+    net.kernels.permutation.raw(order, int(net.rng.bit_generator.random_raw()), 1)
     return order
 
 

@@ -308,16 +308,23 @@ cdef int _epoch(Layer* L, int n_layers, const floating* X, Py_ssize_t m0, const 
     return status
 
 
+cdef inline const floating* _layer_input(Layer* L, int l, const floating* Xb,
+                                         double rate) noexcept nogil:
+    """What layer l's product reads: the batch Xb for the first layer, else the layer
+    before's A, or its D (A after dropout) when training with dropout."""
+    if l == 0:
+        return Xb
+    return <floating*>(L[l - 1].D if rate > 0 else L[l - 1].A)
+
+
 cdef inline int _layer_backward(Layer* L, int l, floating* Xb, Py_ssize_t rows, double l2,
                                 double rate, uint64_t seed0, int* nonfinite,
                                 int n_threads) noexcept nogil:
     """As Dense.backward: dW, db of layer l and δ of layer l-1 (with its dropout mask);
     *nonfinite = 1 if dW holds a NaN or inf."""
-    cdef const floating* X = Xb
+    cdef const floating* X = _layer_input(L, l, Xb, rate)
     cdef Layer* p
     cdef int rc
-    if l > 0:
-        X = <floating*>(L[l - 1].D if rate > 0 else L[l - 1].A)
     if l == 0:
         return linear_backward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].dW,
                                     <floating*>L[l].db, NULL, X, <floating*>L[l].W,
@@ -439,8 +446,7 @@ cdef int _band_grads(Halves* s, int t, Py_ssize_t rows, floating* _dtype) noexce
     cdef const floating* inp
     for l in range(s.n_layers):
         _band(&L[l], t, &k0, &k1)
-        inp = <floating*>s.Xb if l == 0 else <floating*>(L[l - 1].D if s.rate > 0
-                                                          else L[l - 1].A)
+        inp = _layer_input(L, l, <floating*>s.Xb, s.rate)
         if k1 > k0:
             rc |= weight_grad_core(rows, k1 - k0, L[l].n_out,
                                    <floating*>L[l].dW + k0 * L[l].n_out, NULL, inp + k0,

@@ -436,6 +436,13 @@ cdef inline void _band(Layer* L, int t, Py_ssize_t* k0, Py_ssize_t* k1) noexcept
     _share(L.n_in, t, 1, k0, k1)
 
 
+cdef inline void _columns(Layer* L, int t, Py_ssize_t unit, Py_ssize_t* c0,
+                          Py_ssize_t* c1) noexcept nogil:
+    """Thread t's share [c0, c1) of a layer's output columns (its biases), cut at a
+    multiple of unit (a cache line of elements)."""
+    _share(L.n_out, t, unit, c0, c1)
+
+
 cdef int _band_grads(Halves* s, int t, Py_ssize_t rows, floating* _dtype) noexcept nogil:
     """Once both halves have passed: band t of every layer's dW = Xᵀ δ + l2 W over the
     whole batch, and half t of each layer's db columns; sets s.nonfinite when one of
@@ -452,7 +459,7 @@ cdef int _band_grads(Halves* s, int t, Py_ssize_t rows, floating* _dtype) noexce
                                    <floating*>L[l].dW + k0 * L[l].n_out, NULL, inp + k0,
                                    <floating*>L[l].W + k0 * L[l].n_out,
                                    <floating*>L[l].delta, s.l2, &s.nonfinite, 1, L[l].n_in)
-        _share(L[l].n_out, t, unit, &c0, &c1)
+        _columns(&L[l], t, unit, &c0, &c1)
         if c1 > c0:
             bias_grad_cols(<floating*>L[l].db, <floating*>L[l].delta, L[l].n_out, rows, c0, c1)
             if not all_finite(<floating*>L[l].db + c0, c1 - c0):
@@ -510,14 +517,15 @@ cdef void _half_steps(Halves* s, int t, int nt, floating* _dtype) noexcept nogil
             status = DIVERGED
             break
         u = t
-        while u < 2:                           # the bands whose gradients this thread wrote
+        while u < 2:                           # the shares whose gradients this thread wrote
             for l in range(s.n_layers):
                 _band(&L[l], u, &lo, &hi)
                 off = <floating*>L[l].dW - <floating*>s.opt.grads[0]
                 _update(s.opt, 0, off + lo * L[l].n_out, off + hi * L[l].n_out,
                         s.opt.t + step + 1, 1, _dtype)
-            _share(s.opt.size[1], u, unit, &lo, &hi)
-            _update(s.opt, 1, lo, hi, s.opt.t + step + 1, 1, _dtype)
+                _columns(&L[l], u, unit, &lo, &hi)
+                off = <floating*>L[l].db - <floating*>s.opt.grads[1]
+                _update(s.opt, 1, off + lo, off + hi, s.opt.t + step + 1, 1, _dtype)
             u += nt
         barrier()                              # the next forward reads both shares
         total += loss * rows

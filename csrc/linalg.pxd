@@ -248,8 +248,7 @@ cdef inline int weight_grad_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating
     e.l2 = l2
     e.nonfinite = nonfinite
     return gemm_core(True, False, K, M, N, X, ldx if ldx > 0 else K, dZ, M, dW, M, False,
-                     n_threads,
-                     weight_grad_epilogue, &e, False, (N + 1) // 2)
+                     n_threads, weight_grad_epilogue, &e, False, (N + 1) // 2)
 
 
 cdef inline int input_grad_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating* dX,

@@ -121,7 +121,10 @@ def targets_table(groups):
         med = info["ratio_median"]
         met = med >= float(goal) if op == ">=" else med <= float(goal)
         spread = f"{info['ratio_min']:.2f}–{info['ratio_max']:.2f}"
-        rows.append([info["target"], f"{med:.2f}", spread, info["rounds"], f"{op} {goal}",
+        shown = f"{med:.2f}"
+        if float(shown) == float(goal) and not met:    # 1.799 is not 1.80 ≥ 1.8
+            shown = f"{med:.3f}"
+        rows.append([info["target"], shown, spread, info["rounds"], f"{op} {goal}",
                      "yes" if met else "no"])
     return _table(["target", "median of paired ratios", "range", "pairs", "goal", "met"], rows)
 

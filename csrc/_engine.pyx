@@ -23,6 +23,14 @@ reads, and the band of weights the other thread updated, which the forward pass
 reads.  Threads that split each product instead exchange activations at every
 layer, which costs more here than the work they share.  Each element of dW is
 the one fold of linalg.pxd, so the bits stay those of one thread.
+
+Those exchanges cost what the cores' distance costs, and on a shared host that
+changes while a program runs: on the 2-vCPU VMs this was built on, a cache-line
+round trip between the two vCPUs took 50-70 ns in some stretches and 310-340 ns
+in others, and small's 2-thread step took 66-87 us in the first and 166-177 us
+in the second, against 99-128 us on one thread.  So the runs of steps between
+looks for Ctrl-C are timed, and each runs on the thread count that ran the last
+ones faster (Pace): the same steps on one thread give the same bits.
 """
 import numpy as np
 
@@ -34,6 +42,7 @@ from libc.math cimport isfinite
 from libc.stdint cimport int64_t, uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 cdef extern from "<stdlib.h>" nogil:
     int posix_memalign(void** ptr, size_t alignment, size_t size)
@@ -91,6 +100,11 @@ cdef enum:
     FINITE_CHUNK = 65536  # elements a thread checks at a time (teams from 2 chunks)
     NOGIL_MACS = 1 << 20  # Forward releases the GIL from this much work (~10 us)
     FORWARD_STACK = 16384  # bytes of Forward's two buffers that live on the stack
+    RETRY_TWO = 16       # runs on one thread before two is timed again (Pace), doubled
+                         # after each retry that two loses, up to RETRY_MAX
+    RETRY_MAX = 1024
+    RETIME_ONE = 256     # runs on two threads between timings of one
+    PROBE_WARM = 4       # steps of a run on the count not chosen before it is timed
 
 LOSS_CODES = {"cross_entropy": LOSS_CE, "binary_cross_entropy": LOSS_BCE, "mse": LOSS_MSE}
 OPT_CODES = {"sgd": OPT_SGD, "momentum": OPT_MOMENTUM, "nesterov": OPT_NESTEROV,
@@ -353,6 +367,12 @@ cdef inline int _layer_backward(Layer* L, int l, floating* Xb, Py_ssize_t rows, 
     return rc
 
 
+cdef inline double _now() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec + 1e-9 * ts.tv_nsec
+
+
 cdef struct Halves:
     # what the two halves of a data-parallel run of steps share (see _half_steps)
     Layer* L
@@ -376,6 +396,8 @@ cdef struct Halves:
     int status                   # the run's outcome, its steps done and its loss sum
     long done
     double total
+    int warm                     # steps of the run before `began` is stamped
+    double began                 # when its step `warm` began, both threads there (Pace)
 
 
 cdef inline void _share(Py_ssize_t n, int t, Py_ssize_t unit, Py_ssize_t* lo,
@@ -483,6 +505,8 @@ cdef void _half_steps(Halves* s, int t, int nt, floating* _dtype) noexcept nogil
         step = s.steps + k
         if t == 0:
             s.nonfinite = 0                     # nobody reads it before the next barrier
+            if k == s.warm:
+                s.began = _now()
         rc, u = 0, t
         while u < 2:                           # seed as training.dropout_seeds
             rc |= _half_pass(s, u, rows, s.order + start,
@@ -534,11 +558,69 @@ cdef void _half_steps(Halves* s, int t, int nt, floating* _dtype) noexcept nogil
         s.status, s.done, s.total = status, done, total
 
 
-cdef int _halves_epoch(Halves* s, object interrupt, double* total,
+cdef struct Pace:
+    # one thread or two for the next run of half-split steps, from how fast each ran
+    # the last time it was timed; kept on the network between fits (float64 fields).
+    # The count not chosen is timed after PROBE_WARM steps of its run: the first steps
+    # on two threads after a while on one move the data (small: 426, 176, 136, 119 us
+    # for single steps, then level; mnist: 1313 falling to 813 over six).
+    double batch         # the batch size the times are for (another one starts afresh)
+    double one, two      # seconds a step took in the last timed run on 1 / 2 threads (0: none)
+    double since_one     # runs on two threads since one was timed
+    double since_two     # runs on one thread since two was timed
+    double slow          # consecutive runs on two threads slower than one (TWO_SLOWER)
+    double use_one       # the choice: 1.0 = one thread
+    double retry         # runs on one thread between timings of two (0: RETRY_TWO)
+
+
+cdef int forced_threads = 0     # force_threads: 1, 2, 3 (alternate) or 0 (Pace)
+# two threads lose to one when a step on them took this many times one thread's: their
+# 4-step timings after a switch read 95-194 us where steady runs took 85 (small, two
+# threads, a noisy hour), and a mistaken switch to one thread lasts until a retry
+cdef double TWO_SLOWER = 1.25
+
+
+cdef inline int _pace_threads(const Pace* p) noexcept nogil:
+    """Threads for the next run: the choice, or the other count when it has no time yet
+    or has not been timed for p.retry (one thread) / RETIME_ONE (two) runs."""
+    if p.use_one != 0:
+        return 2 if p.two == 0 or p.since_two >= max(p.retry, <double>RETRY_TWO) else 1
+    return 1 if p.one == 0 or p.since_one >= RETIME_ONE else 2
+
+
+cdef inline void _pace_record(Pace* p, int threads, double step) noexcept nogil:
+    """A run on `threads` threads took `step` seconds a step: update the choice.  Two
+    threads are given up after two runs in a row TWO_SLOWER times slower than one
+    thread's last time (one slow run is more often the host's hiccup than a change of
+    placement), and taken back when a retry is not; each
+    retry that two loses doubles the runs to the next (with another program busy on the
+    second core, a run of 8 steps on two threads took 95 ms, one thread's 1 ms)."""
+    if threads == 1:
+        p.one, p.since_one = step, 0
+        if p.use_one != 0:
+            p.since_two += 1
+        else:
+            p.use_one = 1.0 if p.two == 0 or p.two > step * TWO_SLOWER else 0.0
+            p.slow = 0
+        return
+    p.two, p.since_two = step, 0
+    p.since_one += 1
+    if p.use_one != 0:
+        if step <= p.one * TWO_SLOWER:
+            p.use_one, p.retry = 0.0, RETRY_TWO
+        else:
+            p.retry = min(2 * max(p.retry, <double>RETRY_TWO), <double>RETRY_MAX)
+        return
+    p.slow = p.slow + 1 if step > p.one * TWO_SLOWER else 0
+    if p.slow >= 2:
+        p.use_one, p.slow = 1.0, 0
+
+
+cdef int _halves_epoch(Halves* s, Pace* pace, object interrupt, double* total,
                        long* steps) except -1:
-    """The epoch of s in data-parallel runs of SIGNAL_EVERY steps on two threads, with a
-    look for Ctrl-C between runs."""
-    cdef int status = DONE
+    """The epoch of s in data-parallel runs of SIGNAL_EVERY steps, each on one thread or
+    two as pace chooses, with a look for Ctrl-C between runs."""
+    cdef int status = DONE, nt, run = 0
     cdef Py_ssize_t start = 0
     with nogil:
         while start < s.n:
@@ -547,11 +629,28 @@ cdef int _halves_epoch(Halves* s, object interrupt, double* total,
                 break
             s.start, s.steps, s.total = start, steps[0], total[0]
             s.count = <int>min(<Py_ssize_t>SIGNAL_EVERY, (s.n - start + s.batch - 1) // s.batch)
-            with parallel(num_threads=2):
+            s.warm = 0
+            if forced_threads == 0:
+                nt = _pace_threads(pace)
+                if (nt == 1) != (pace.use_one != 0):
+                    s.warm = PROBE_WARM         # the count not chosen: after its data moves
+            else:
+                nt = forced_threads if forced_threads < 3 else 2 - run % 2
+            if nt == 1:                         # both halves here, in the same order
                 if s.opt.itemsize == sizeof(float):
-                    _half_steps(s, threadid(), omp_get_num_threads(), <float*>NULL)
+                    _half_steps(s, 0, 1, <float*>NULL)
                 else:
-                    _half_steps(s, threadid(), omp_get_num_threads(), <double*>NULL)
+                    _half_steps(s, 0, 1, <double*>NULL)
+            else:
+                with parallel(num_threads=2):
+                    barrier()                   # time the steps, not a parked thread's wake-up
+                    if s.opt.itemsize == sizeof(float):
+                        _half_steps(s, threadid(), omp_get_num_threads(), <float*>NULL)
+                    else:
+                        _half_steps(s, threadid(), omp_get_num_threads(), <double*>NULL)
+            if s.done > s.warm and forced_threads == 0:
+                _pace_record(pace, nt, (_now() - s.began) / (s.done - s.warm))
+            run += 1
             steps[0] += s.done
             total[0] = s.total
             start += s.done * s.batch
@@ -620,6 +719,7 @@ def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_thr
     cdef Layer* L = <Layer*>malloc(n_layers * sizeof(Layer))
     cdef Optim o
     cdef Halves h
+    cdef double[::1] pace
     cdef double total = 0
     cdef long steps = 0
     if L == NULL:
@@ -666,7 +766,8 @@ def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_thr
             h.l2, h.rate = net.l2, net.dropout
             h.epoch_seed, h.opt = epoch_seed, &o
             h.nonfinite = h.no_memory = 0
-            status = _halves_epoch(&h, interrupt, &total, &steps)
+            pace = _pace_state(net, batch_size)
+            status = _halves_epoch(&h, <Pace*>&pace[0], interrupt, &total, &steps)
         elif dtype == np.float32:
             status = _epoch[float](L, n_layers, <float*>_ptr(X), X.shape[1], _ptr(T),
                                    t_width, loss_kind, <int64_t*>_ptr(order), n, batch_size,
@@ -690,6 +791,35 @@ def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_thr
     if status == NO_MEMORY:
         raise MemoryError("mlpfast: out of memory in the training engine")
     return total, steps
+
+
+def _pace_state(net, Py_ssize_t batch_size):
+    """The network's Pace (a float64 array of its fields), zeroed for a new batch size."""
+    pace = net._work.get("pace")
+    if pace is None or pace[0] != batch_size:
+        pace = net._work["pace"] = np.zeros(sizeof(Pace) // sizeof(double))
+        pace[0] = batch_size
+    return pace
+
+
+def pace_next(double[::1] state, int threads=0, double step=0.0):
+    """Tests: record a run of `threads` threads at `step` seconds a step into the Pace
+    fields `state` (threads=0: nothing to record); return the next run's threads."""
+    if state.shape[0] != sizeof(Pace) // sizeof(double):
+        raise ValueError(f"pace_next: state must hold {sizeof(Pace) // sizeof(double)} "
+                         f"float64 fields, got {state.shape[0]}")
+    if threads:
+        _pace_record(<Pace*>&state[0], threads, step)
+    return _pace_threads(<Pace*>&state[0])
+
+
+def force_threads(int n):
+    """Tests: run every half-split run on n = 1 or 2 threads, alternate (3: two, then
+    one, ...) or let Pace choose (0, the default)."""
+    global forced_threads
+    if n not in (0, 1, 2, 3):
+        raise ValueError(f"force_threads: n must be 0, 1, 2 or 3, got {n}")
+    forced_threads = n
 
 
 def set_simd_path(name):

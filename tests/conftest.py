@@ -88,6 +88,20 @@ def rng():
     return np.random.default_rng(12345)
 
 
+@pytest.fixture(autouse=True)
+def engine_threads():
+    """The engine's half-split runs on two threads, as tests at two threads mean them,
+    rather than on whichever count ran faster a moment before (its Pace, which
+    test_training tests by itself); yields force_threads, 0 (Pace) restored after."""
+    if native is None:
+        yield None
+        return
+    from mlpfast import _engine
+    _engine.force_threads(2)
+    yield _engine.force_threads
+    _engine.force_threads(0)
+
+
 @pytest.fixture
 def threads():
     """mlpfast.set_num_threads for the test; the count before is restored after."""

@@ -139,6 +139,72 @@ def _assert_two_threads_agree_with_python(sizes, activation, optimizer, dtype, b
     assert_same_arrays(engine_net.params, python_net.params)
 
 
+@pytest.mark.parametrize("pace", [3, 0], ids=["alternate", "paced"])
+def test_half_split_runs_on_one_thread_or_two_give_the_same_bits(pace, engine_threads,
+                                                                threads):
+    """Runs of half-split steps go on one thread or two, as the network's Pace chooses
+    (alternate: two, one, two, ... within each epoch): the same bits as the Python path
+    either way.  Paced, a new network times both counts in its first two runs."""
+    X, y = _data(n=300, m=HALVES_SIZES[0])
+    engine_net, python_net = _twins(layer_sizes=HALVES_SIZES, activation="relu")
+    options = dict(epochs=2, batch_size=11, optimizer="adam", learning_rate=1e-2)
+    threads(2)
+    engine_threads(pace)
+    h1 = engine_net.fit(X, y, engine=True, **options)      # 28 steps an epoch: 4 runs
+    threads(1)
+    h2 = python_net.fit(X, y, engine=False, **options)
+    assert h1.loss == h2.loss
+    assert_same_arrays(engine_net.params, python_net.params)
+    fields = engine_net._work["pace"]
+    assert fields[0] == 11
+    assert (fields[1] > 0 and fields[2] > 0) == (pace == 0)
+
+
+def test_pace_keeps_to_the_thread_count_that_ran_faster(nat):
+    """Pace's choice from run times (seconds a step): time one thread, then two; keep
+    two unless they are TWO_SLOWER (1.25) times slower; give them up after two such
+    runs in a row, not one; while on one, retry two after RETRY_TWO runs, twice as
+    many after each retry they lose (up to RETRY_MAX); while on two, time one again
+    every RETIME_ONE runs."""
+    from mlpfast._engine import force_threads, pace_next
+    state = np.zeros(8)
+    assert pace_next(state) == 1                     # nothing timed: one thread first
+    assert pace_next(state, 1, 100e-6) == 2          # then two
+    assert pace_next(state, 2, 120e-6) == 2          # slower, but not 1.25 times: keep two
+    assert pace_next(state, 2, 170e-6) == 2          # one slow run: a hiccup
+    assert pace_next(state, 2, 72e-6) == 2
+    assert pace_next(state, 2, 170e-6) == 2
+    assert pace_next(state, 2, 126e-6) == 1          # two slow runs in a row: one thread
+    for _ in range(15):                              # RETRY_TWO = 16 runs on one
+        assert pace_next(state, 1, 100e-6) == 1
+    assert pace_next(state, 1, 100e-6) == 2          # then two is timed again
+    assert pace_next(state, 2, 160e-6) == 1          # still slower: back to one,
+    for _ in range(31):                              # for twice as long
+        assert pace_next(state, 1, 100e-6) == 1
+    assert pace_next(state, 1, 100e-6) == 2
+    assert pace_next(state, 2, 125e-6) == 2          # within 1.25 times: two again
+    for _ in range(256 - 2):                         # RETIME_ONE = 256 runs on two
+        assert pace_next(state, 2, 68e-6) == 2
+    assert pace_next(state, 2, 68e-6) == 1           # then one is timed again:
+    assert pace_next(state, 1, 60e-6) == 2           # 68 us is within 1.25 x 60: two
+    for _ in range(256 - 1):
+        assert pace_next(state, 2, 68e-6) == 2
+    assert pace_next(state, 2, 68e-6) == 1
+    assert pace_next(state, 1, 50e-6) == 1           # 68 > 1.25 x 50: one
+    for _ in range(15):                              # a won retry reset the wait
+        assert pace_next(state, 1, 50e-6) == 1
+    assert pace_next(state, 1, 50e-6) == 2
+    for wait in (32, 64, 128, 256, 512, 1024, 1024):  # lost retries: up to RETRY_MAX
+        assert pace_next(state, 2, 90e-6) == 1
+        for _ in range(wait - 1):
+            assert pace_next(state, 1, 50e-6) == 1
+        assert pace_next(state, 1, 50e-6) == 2
+    with pytest.raises(ValueError, match="8 float64 fields"):
+        pace_next(np.zeros(3))
+    with pytest.raises(ValueError, match="force_threads: n must be 0, 1, 2 or 3, got 4"):
+        force_threads(4)
+
+
 # enough work for halves too, with odd widths: the two threads' bands of W's rows (67 =
 # 34 + 33 inputs) and of the bias columns end off the vector width
 ODD_HALVES_SIZES = [67, 521, 439, 3]

@@ -102,7 +102,8 @@ cdef enum:
     FORWARD_STACK = 16384  # bytes of Forward's two buffers that live on the stack
     RETRY_TWO = 16       # runs on one thread before two is timed again (Pace), doubled
                          # after each retry that two loses, up to RETRY_MAX
-    RETRY_MAX = 1024
+    RETRY_MAX = 64       # (at 1024, small's paced epochs after a far stretch stayed on
+                         # one thread for seconds: 0.984x two threads' in near pairs)
     RETIME_ONE = 256     # runs on two threads between timings of one
     PROBE_WARM = 4       # steps of a run on the count not chosen before it is timed
 

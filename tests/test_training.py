@@ -443,12 +443,17 @@ def test_an_overflowing_bias_gradient_is_divergence(n_threads, rows, threads):
     assert_same_arrays(net.params, initial)
 
 
+@pytest.mark.parametrize("pace", [2, 1], ids=["two", "one"])
 @pytest.mark.parametrize("sizes", [[7, 32, 1], HALVES_SIZES[:-1] + [1]],
                          ids=["one-team", "halves"])
-def test_later_divergence_stops_both_paths_at_the_same_step(sizes, threads):
+def test_later_divergence_stops_both_paths_at_the_same_step(sizes, pace, threads,
+                                                             engine_threads):
+    """pace: the half split's runs forced onto two threads, or onto one (as Pace may
+    choose): either stops at the step whose gradient overflows."""
     X, y = _data(n=64, m=sizes[0])
     nets = _twins(layer_sizes=sizes, activation="relu", loss="mse", dtype="float32")
     threads(2)
+    engine_threads(pace)
     messages = []
     for net, engine in zip(nets, (True, False)):
         with pytest.raises(mlpfast.TrainingDiverged) as info:

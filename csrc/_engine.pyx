@@ -563,8 +563,9 @@ cdef struct Pace:
     # one thread or two for the next run of half-split steps, from how fast each ran
     # the last time it was timed; kept on the network between fits (float64 fields).
     # The count not chosen is timed after PROBE_WARM steps of its run: the first steps
-    # on two threads after a while on one move the data (small: 426, 176, 136, 119 us
-    # for single steps, then level; mnist: 1313 falling to 813 over six).
+    # on two threads after a while on one move the data (fits of one step each, fit's
+    # own tens of us included: small 426, 176, 136, 119 us, then level; mnist 1313
+    # falling to 813 over six).
     double batch         # the batch size the times are for (another one starts afresh)
     double one, two      # seconds a step took in the last timed run on 1 / 2 threads (0: none)
     double since_one     # runs on two threads since one was timed

@@ -594,9 +594,9 @@ cdef inline void _pace_record(Pace* p, int threads, double step) noexcept nogil:
     """A run on `threads` threads took `step` seconds a step: update the choice.  Two
     threads are given up after two runs in a row TWO_SLOWER times slower than one
     thread's last time (one slow run is more often the host's hiccup than a change of
-    placement), and taken back when a retry is not; each
-    retry that two loses doubles the runs to the next (with another program busy on the
-    second core, a run of 8 steps on two threads took 95 ms, one thread's 1 ms)."""
+    placement), and taken back when a retry is not; each retry that two lose doubles
+    the runs to the next (with another program busy on the second core, a run of 8
+    steps on two threads took 95 ms, one thread's 1 ms)."""
     if threads == 1:
         p.one, p.since_one = step, 0
         if p.use_one != 0:

@@ -158,6 +158,11 @@ def test_half_split_runs_on_one_thread_or_two_give_the_same_bits(pace, engine_th
     fields = engine_net._work["pace"]
     assert fields[0] == 11
     assert (fields[1] > 0 and fields[2] > 0) == (pace == 0)
+    threads(2)                                 # another batch size starts afresh
+    engine_net.fit(X, y, engine=True, **dict(options, epochs=1, batch_size=40))
+    fields = engine_net._work["pace"]
+    assert fields[0] == 40               # 8 steps, one run: one thread timed after 4
+    assert (fields[1] > 0) == (pace == 0) and fields[2] == 0
 
 
 def test_pace_keeps_to_the_thread_count_that_ran_faster(nat):

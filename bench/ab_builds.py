@@ -95,13 +95,7 @@ def step(args):
     batch = args.batch or peers.CONFIGS[args.config][1]
     steps = -(-len(X) // batch)
     epoch = peers.mlpfast_epoch(peers.mlpfast_net(args.config), X, y, batch)
-    epoch()
-    times, end = [], time.perf_counter() + args.seconds
-    while time.perf_counter() < end:
-        start = time.perf_counter()
-        epoch()
-        times.append(time.perf_counter() - start)
-    print(statistics.median(times) / steps * 1e6)
+    print(peers.median_step_us(epoch, steps, args.seconds))
 
 
 def _step_us(root, args):

@@ -11,8 +11,10 @@ it and divide by the number of steps.  Inputs are built by ``make_data`` once,
 outside the timed call.
 """
 import os
+import statistics
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -105,6 +107,18 @@ def mlpfast_epoch(net, X, y, batch):
         net.fit(X, y, epochs=1, batch_size=batch, optimizer="sgd",
                 learning_rate=LEARNING_RATE, shuffle=True)
     return epoch
+
+
+def median_step_us(epoch, steps, seconds):
+    """Median µs a step of epoch() over `seconds` of back-to-back epochs (at least
+    one), after an untimed one."""
+    epoch()
+    times, end = [], time.perf_counter() + seconds
+    while not times or time.perf_counter() < end:
+        start = time.perf_counter()
+        epoch()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) / steps * 1e6
 
 
 # ------------------------------------------------------------------ PyTorch

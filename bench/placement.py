@@ -19,7 +19,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -39,17 +38,6 @@ def build_round_trip(folder):
     return exe
 
 
-def step_us(epoch, steps, seconds):
-    """Median µs a step over `seconds` of epochs (at least one), after an untimed one."""
-    epoch()
-    times, end = [], time.perf_counter() + seconds
-    while not times or time.perf_counter() < end:
-        start = time.perf_counter()
-        epoch()
-        times.append((time.perf_counter() - start) / steps * 1e6)
-    return statistics.median(times)
-
-
 def sample(exe, nets, epochs, steps, seconds, reverse):
     """[round trip ns, µs a step for each of MODES, paced ended on one thread]."""
     trip = float(subprocess.run([exe], capture_output=True, text=True, check=True).stdout)
@@ -57,7 +45,7 @@ def sample(exe, nets, epochs, steps, seconds, reverse):
     try:
         for name, mode in (MODES[::-1] if reverse else MODES):
             _engine.force_threads(mode)
-            times[name] = step_us(epochs[name], steps, seconds)
+            times[name] = peers.median_step_us(epochs[name], steps, seconds)
     finally:
         _engine.force_threads(0)
     return [trip] + [times[name] for name, _ in MODES] + [nets["paced"]._work["pace"][USE_ONE]]

@@ -28,7 +28,7 @@ import mlpfast  # noqa: E402
 from mlpfast import _engine  # noqa: E402
 
 MODES = [("two", 2), ("one", 1), ("paced", 0)]
-USE_ONE = 6     # the Pace field `use_one` (csrc/_engine.pyx)
+USE_ONE = _engine.PACE_FIELDS.index("use_one")
 
 
 def build_round_trip(folder):

@@ -559,9 +559,18 @@ cdef void _half_steps(Halves* s, int t, int nt, floating* _dtype) noexcept nogil
         s.status, s.done, s.total = status, done, total
 
 
+cdef inline void _half_steps_of(Halves* s, int t, int nt) noexcept nogil:
+    """_half_steps in the dtype of the network's parameters."""
+    if s.opt.itemsize == sizeof(float):
+        _half_steps(s, t, nt, <float*>NULL)
+    else:
+        _half_steps(s, t, nt, <double*>NULL)
+
+
 cdef struct Pace:
     # one thread or two for the next run of half-split steps, from how fast each ran
-    # the last time it was timed; kept on the network between fits (float64 fields).
+    # the last time it was timed; kept on the network between fits (float64 fields,
+    # named in PACE_FIELDS).
     # The count not chosen is timed after PROBE_WARM steps of its run: the first steps
     # on two threads after a while on one move the data (fits of one step each, fit's
     # own tens of us included: small 426, 176, 136, 119 us, then level; mnist 1313
@@ -574,6 +583,9 @@ cdef struct Pace:
     double use_one       # the choice: 1.0 = one thread
     double retry         # runs on one thread between timings of two (0: RETRY_TWO)
 
+
+PACE_FIELDS = ("batch", "one", "two", "since_one", "since_two", "slow", "use_one", "retry")
+assert len(PACE_FIELDS) == sizeof(Pace) // sizeof(double)   # the struct's fields, in order
 
 cdef int forced_threads = 0     # force_threads: 1, 2, 3 (alternate) or 0 (Pace)
 # two threads lose to one when a step on them took this many times one thread's: their
@@ -639,17 +651,11 @@ cdef int _halves_epoch(Halves* s, Pace* pace, object interrupt, double* total,
             else:
                 nt = forced_threads if forced_threads < 3 else 2 - run % 2
             if nt == 1:                         # both halves here, in the same order
-                if s.opt.itemsize == sizeof(float):
-                    _half_steps(s, 0, 1, <float*>NULL)
-                else:
-                    _half_steps(s, 0, 1, <double*>NULL)
+                _half_steps_of(s, 0, 1)
             else:
                 with parallel(num_threads=2):
                     barrier()                   # time the steps, not a parked thread's wake-up
-                    if s.opt.itemsize == sizeof(float):
-                        _half_steps(s, threadid(), omp_get_num_threads(), <float*>NULL)
-                    else:
-                        _half_steps(s, threadid(), omp_get_num_threads(), <double*>NULL)
+                    _half_steps_of(s, threadid(), omp_get_num_threads())
             if s.done > s.warm and forced_threads == 0:
                 _pace_record(pace, nt, (_now() - s.began) / (s.done - s.warm))
             run += 1
@@ -799,16 +805,17 @@ def _pace_state(net, Py_ssize_t batch_size):
     """The network's Pace (a float64 array of its fields), zeroed for a new batch size."""
     pace = net._work.get("pace")
     if pace is None or pace[0] != batch_size:
-        pace = net._work["pace"] = np.zeros(sizeof(Pace) // sizeof(double))
+        pace = net._work["pace"] = np.zeros(len(PACE_FIELDS))
         pace[0] = batch_size
     return pace
 
 
 def pace_next(double[::1] state, int threads=0, double step=0.0):
     """Tests: record a run of `threads` threads at `step` seconds a step into the Pace
-    fields `state` (threads=0: nothing to record); return the next run's threads."""
-    if state.shape[0] != sizeof(Pace) // sizeof(double):
-        raise ValueError(f"pace_next: state must hold {sizeof(Pace) // sizeof(double)} "
+    fields `state` (PACE_FIELDS; threads=0: nothing to record); return the next run's
+    threads."""
+    if state.shape[0] != len(PACE_FIELDS):
+        raise ValueError(f"pace_next: state must hold {len(PACE_FIELDS)} "
                          f"float64 fields, got {state.shape[0]}")
     if threads:
         _pace_record(<Pace*>&state[0], threads, step)

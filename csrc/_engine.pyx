@@ -66,6 +66,25 @@ cdef extern from "Python.h":
 
 cdef extern from *:
     """
+    #include "clones.h"
+    /* *lo, *hi = min, max of x[0:n], n >= 1: two independent reductions, so that each
+     * clone vectorises them (the baseline build alone took 4 us for 4 096 labels) */
+    MLPF_CLONES static void mlpf_int64_range(const int64_t *x, ptrdiff_t n, int64_t *lo,
+                                             int64_t *hi) {
+        int64_t l = x[0], h = x[0];
+        for (ptrdiff_t i = 1; i < n; i++) {
+            l = x[i] < l ? x[i] : l;
+            h = x[i] > h ? x[i] : h;
+        }
+        *lo = l;
+        *hi = h;
+    }
+    """
+    void int64_range "mlpf_int64_range"(const int64_t* x, Py_ssize_t n, int64_t* lo,
+                                         int64_t* hi) noexcept nogil
+
+cdef extern from *:
+    """
     static inline void mlpf_barrier(void) {
     #ifdef _OPENMP
     #pragma omp barrier
@@ -715,6 +734,20 @@ def finite(X, int n_threads=1):
         else:
             ok = all_finite_threads(<const double*>p, n, n_threads)
     return ok
+
+
+def label_range(y):
+    """(min, max) of y, a non-empty C-contiguous 1-D int64 ndarray, in one pass: fit's
+    check of class labels (y.min() and y.max() were 4 of the check's 7.6 us on small's
+    4 096 labels, and several times that right after an epoch)."""
+    cdef cnp.ndarray a = y if isinstance(y, np.ndarray) else None
+    if (a is None or cnp.PyArray_NDIM(a) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(a)
+            or cnp.PyArray_TYPE(a) != cnp.NPY_INT64 or cnp.PyArray_SIZE(a) == 0):
+        raise TypeError("label_range: y must be a non-empty C-contiguous 1-D int64 ndarray")
+    cdef int64_t lo, hi
+    with nogil:
+        int64_range(<const int64_t*>cnp.PyArray_DATA(a), cnp.PyArray_SIZE(a), &lo, &hi)
+    return lo, hi
 
 
 def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_threads,

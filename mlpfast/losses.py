@@ -9,6 +9,11 @@ function (softmax, sigmoid, identity) for ``predict`` / ``predict_proba``.
 """
 import numpy as np
 
+try:    # one native pass over int64 labels when the build is there (validation, not a kernel)
+    from ._engine import label_range as _native_label_range
+except ImportError:
+    _native_label_range = None
+
 
 def _check_rows(y, n_rows, name="y"):
     if y.shape[0] != n_rows:
@@ -39,6 +44,13 @@ def _columns(y, n_rows, n_out, what):
     return y
 
 
+def _label_range(y):
+    """(min, max) of the 1-D labels y: natively in one pass for C-contiguous int64."""
+    if _native_label_range is not None and y.dtype == np.int64 and y.flags.c_contiguous:
+        return _native_label_range(y)
+    return y.min(), y.max()
+
+
 class Loss:
     name = None
 
@@ -56,7 +68,8 @@ class CrossEntropy(Loss):
     name = "cross_entropy"
 
     def targets(self, y, n_rows, n_out, dtype):
-        y = _numeric(y)
+        if not (type(y) is np.ndarray and y.dtype == np.int64 and y.ndim == 1 and y.size):
+            y = _numeric(y)          # int64 labels (N,) need none of its conversions
         _check_rows(y, n_rows)
         if y.ndim == 2 and y.shape[1] == n_out and n_out > 1:
             if not (np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1)):
@@ -68,7 +81,7 @@ class CrossEntropy(Loss):
                              f"got shape {y.shape}")
         if y.dtype.kind not in "iub" and not np.all(y == np.round(y)):
             raise ValueError("y must hold integer class indices")
-        lo, hi = y.min(), y.max()
+        lo, hi = _label_range(y)
         if lo < 0 or hi >= n_out:
             raise ValueError(f"y holds class {int(lo) if lo < 0 else int(hi)}, "
                              f"but the network has {n_out} output units (classes 0..{n_out - 1})")

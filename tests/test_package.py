@@ -214,6 +214,26 @@ class _Subclass(np.ndarray):
     pass
 
 
+@pytest.mark.parametrize("n", [1, 2, 7, 31, 4099])
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_native_label_range_agrees_with_numpy(nat, n, where):
+    from mlpfast._engine import label_range
+    i = {"first": 0, "middle": n // 2, "last": n - 1}[where]
+    for lo, hi in [(0, 9), (-5, 3), (np.iinfo(np.int64).min, np.iinfo(np.int64).max)]:
+        y = np.random.default_rng(n).integers(0, 4, n)
+        y[i] = hi                            # the extremes at each position in turn
+        y[(i + n // 3) % n] = lo if n > 1 else y[i]
+        assert label_range(y) == (y.min(), y.max())
+
+
+def test_native_label_range_rejects_what_it_cannot_read(nat):
+    from mlpfast._engine import label_range
+    for bad in (np.zeros(4, np.int32), np.zeros((2, 2), np.int64), np.zeros(8, np.int64)[::2],
+                np.zeros(0, np.int64), [1, 2]):
+        with pytest.raises(TypeError, match="non-empty C-contiguous 1-D int64"):
+            label_range(bad)
+
+
 def test_native_finiteness_check_rejects_what_it_cannot_read(nat):
     from mlpfast._engine import finite
     for bad in (np.zeros((3, 4), np.int64), np.zeros((4, 6), np.float32)[:, ::2], [[1.0]]):

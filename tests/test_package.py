@@ -222,7 +222,7 @@ def test_native_label_range_agrees_with_numpy(nat, n, where):
     for lo, hi in [(0, 9), (-5, 3), (np.iinfo(np.int64).min, np.iinfo(np.int64).max)]:
         y = np.random.default_rng(n).integers(0, 4, n)
         y[i] = hi                            # the extremes at each position in turn
-        y[(i + n // 3) % n] = lo if n > 1 else y[i]
+        y[(i + 1 + n // 3) % n] = lo if n > 1 else y[i]    # another position (n > 1)
         assert label_range(y) == (y.min(), y.max())
 
 

@@ -2,8 +2,9 @@
 
     python bench/report.py results.json [--out bench/results] [--note "load ..."]
 
-Writes <out>.md (markdown tables) and <out>.png (speed-up of mlpfast over each
-peer per config, log scale; needs matplotlib) and prints the markdown.  The
+Writes <out>.md (markdown tables) and <out>.png (needs matplotlib: the speed-up of
+mlpfast over each peer per config, and each target's paired ratio against its goal)
+and prints the markdown.  The
 targets table holds medians of paired ratios (group ``paired``); every other
 ratio is a ratio of medians from the same run: peer median / mlpfast median,
 so > 1 means mlpfast is faster.
@@ -18,6 +19,7 @@ CONFIG_ORDER = ["tiny", "small", "mnist", "wide"]
 TRAIN_PEERS = ["torch_fixed", "torch_sliced", "numpy", "sklearn"]
 INFER_PEERS = ["torch", "numpy", "sklearn"]
 PAIRED_ORDER = ["train", "gemm", "infer", "threads", "dtype"]
+SIGN = {">=": "≥", "<=": "≤"}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -111,20 +113,28 @@ def mlpfast_pairs_table(groups):
     return _table(["case", "a", "b", "ratio"], rows)
 
 
-def targets_table(groups):
-    """The issue's targets: medians of paired ratios (group ``paired``), with the
-    spread over rounds and whether the goal is met."""
+def targets(groups):
+    """The issue's targets (group ``paired``) in PAIRED_ORDER: (extra_info, op, goal, met)."""
     rows = []
     for _, info in sorted(groups.get("paired", {}).values(),
                           key=lambda v: PAIRED_ORDER.index(v[1]["target"].split()[0])):
         op, goal = info["goal"].split()
         med = info["ratio_median"]
-        met = med >= float(goal) if op == ">=" else med <= float(goal)
+        rows.append((info, op, float(goal), med >= float(goal) if op == ">=" else med <= float(goal)))
+    return rows
+
+
+def targets_table(groups):
+    """The issue's targets: medians of paired ratios, with the spread over rounds and
+    whether the goal is met."""
+    rows = []
+    for info, op, goal, met in targets(groups):
+        med = info["ratio_median"]
         spread = f"{info['ratio_min']:.2f}–{info['ratio_max']:.2f}"
         shown = f"{med:.2f}"
-        if float(shown) == float(goal) and not met:    # 1.799 is not 1.80 ≥ 1.8
+        if float(shown) == goal and not met:           # 1.799 is not 1.80 ≥ 1.8
             shown = f"{med:.3f}"
-        rows.append([info["target"], shown, spread, info["rounds"], f"{op} {goal}",
+        rows.append([info["target"], shown, spread, info["rounds"], f"{op} {goal:g}",
                      "yes" if met else "no"])
     return _table(["target", "median of paired ratios", "range", "pairs", "goal", "met"], rows)
 
@@ -147,16 +157,15 @@ def independent_text(groups):
             "between the cores (bench/cross_core.c) and its waits.")
 
 
-def paired_train(groups):
-    """{config: median of paired ratios against torch_fixed} (test_paired_train)."""
-    return {info["config"]: info["ratio_median"] for _, info in groups.get("paired", {}).values()
-            if info["target"].startswith("train ")}
+def _target_score(op, goal, x):
+    """x against its goal as a factor that is >= 1 exactly when the goal is met."""
+    return x / goal if op == ">=" else goal / x
 
 
-def chart(speedups, path, paired=None):
-    """Bars: speed-ups of one run's unpaired medians, taken minutes apart; with `paired`
-    ({config: ratio}), a marker per config at its median of paired ratios against
-    torch_fixed (the target; the two sides of a pair share the load)."""
+def chart(speedups, goals, path):
+    """Two panels: the speed-ups of one run's unpaired medians over each peer (taken
+    minutes apart), and every target's median of paired ratios over its goal, with
+    the range of the pairs (the two sides of a pair share the load)."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -166,7 +175,7 @@ def chart(speedups, path, paired=None):
         return False
     configs = [c for c in CONFIG_ORDER if c in speedups]
     peers = [p for p in TRAIN_PEERS if any(speedups[c].get(p) for c in configs)]
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, (ax, tx) = plt.subplots(1, 2, figsize=(13, 5), width_ratios=(1.15, 1))
     width = 0.8 / max(len(peers), 1)
     for i, p in enumerate(peers):
         xs = [j + (i - (len(peers) - 1) / 2) * width for j in range(len(configs))]
@@ -176,23 +185,34 @@ def chart(speedups, path, paired=None):
             if not math.isnan(y):
                 ax.annotate(f"{y:.2g}", (bar.get_x() + bar.get_width() / 2, y),
                             ha="center", va="bottom", fontsize=7)
-    at = peers.index("torch_fixed") if "torch_fixed" in peers else (len(peers) - 1) / 2
-    marks = [(j + (at - (len(peers) - 1) / 2) * width, paired[c])   # on torch_fixed's bar
-             for j, c in enumerate(configs) if paired and c in paired]
-    if marks:
-        ax.scatter([j for j, _ in marks], [r for _, r in marks], marker="D", color="black",
-                   zorder=3, label="torch_fixed, paired (target)")
-        for j, r in marks:
-            ax.annotate(f"{r:.2g}", (j, r), xytext=(-6, -3), textcoords="offset points",
-                        ha="right", fontsize=7, fontweight="bold")
     ax.axhline(1.0, color="black", lw=0.8)
     ax.set_yscale("log")
     ax.set_xticks(range(len(configs)), configs)
-    ax.set_ylabel("mlpfast speed-up (peer median / mlpfast median)")
-    ax.set_title("SGD train step, float32, 2 threads: mlpfast vs peers (>1: mlpfast faster)")
+    ax.set_ylabel("peer median / mlpfast median")
+    ax.set_title("Train step, float32, 2 threads: speed-up over each peer", fontsize=10)
     ax.legend(fontsize=8)
+    if goals:
+        ys = range(len(goals))[::-1]                 # the first target on top
+        for y, (info, op, goal, met) in zip(ys, goals):
+            score = _target_score(op, goal, info["ratio_median"])
+            ends = sorted(_target_score(op, goal, info[k]) for k in ("ratio_min", "ratio_max"))
+            tx.barh(y, score, color="tab:green" if met else "tab:red", alpha=0.75)
+            tx.plot(ends, [y, y], color="black", lw=1)
+            tx.annotate(f"{info['ratio_median']:.3g} ({SIGN[op]} {goal:g})", (ends[1], y),
+                        xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
+        tx.axvline(1.0, color="black", lw=0.8)
+        tx.set_yticks(list(ys), [info["target"] for info, *_ in goals], fontsize=8)
+        tx.set_xscale("log")
+        tx.set_xlim(right=tx.get_xlim()[1] * 1.6)    # room for the labels
+        ticks = [t for t in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5) if tx.get_xlim()[0] <= t]
+        tx.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        tx.minorticks_off()
+        tx.set_xlabel("median of paired ratios / goal (> 1: met; line: range of the pairs)")
+        tx.set_title("Targets: green met, red missed", fontsize=10)
+    else:
+        tx.set_axis_off()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return True
 
@@ -234,7 +254,7 @@ def main(argv=None):
     text, speedups = render(groups, machine, when, args.note)
     with open(args.out + ".md", "w") as f:
         f.write(text)
-    chart(speedups, args.out + ".png", paired_train(groups))
+    chart(speedups, targets(groups), args.out + ".png")
     print(text)
 
 

@@ -119,8 +119,8 @@ def targets(groups):
     for _, info in sorted(groups.get("paired", {}).values(),
                           key=lambda v: PAIRED_ORDER.index(v[1]["target"].split()[0])):
         op, goal = info["goal"].split()
-        med = info["ratio_median"]
-        rows.append((info, op, float(goal), med >= float(goal) if op == ">=" else med <= float(goal)))
+        goal, med = float(goal), info["ratio_median"]
+        rows.append((info, op, goal, med >= goal if op == ">=" else med <= goal))
     return rows
 
 

@@ -124,6 +124,13 @@ def targets(groups):
     return rows
 
 
+def _shown(ratio, goal, met):
+    """ratio with two decimals, or three when two would print a miss as its goal
+    (1.799 is not 1.80 ≥ 1.8)."""
+    shown = f"{ratio:.2f}"
+    return f"{ratio:.3f}" if float(shown) == goal and not met else shown
+
+
 def targets_table(groups):
     """The issue's targets: medians of paired ratios, with the spread over rounds and
     whether the goal is met."""
@@ -131,10 +138,7 @@ def targets_table(groups):
     for info, op, goal, met in targets(groups):
         med = info["ratio_median"]
         spread = f"{info['ratio_min']:.2f}–{info['ratio_max']:.2f}"
-        shown = f"{med:.2f}"
-        if float(shown) == goal and not met:           # 1.799 is not 1.80 ≥ 1.8
-            shown = f"{med:.3f}"
-        rows.append([info["target"], shown, spread, info["rounds"], f"{op} {goal:g}",
+        rows.append([info["target"], _shown(med, goal, met), spread, info["rounds"], f"{op} {goal:g}",
                      "yes" if met else "no"])
     return _table(["target", "median of paired ratios", "range", "pairs", "goal", "met"], rows)
 
@@ -198,7 +202,7 @@ def chart(speedups, goals, path):
             ends = sorted(_target_score(op, goal, info[k]) for k in ("ratio_min", "ratio_max"))
             tx.barh(y, score, color="tab:green" if met else "tab:red", alpha=0.75)
             tx.plot(ends, [y, y], color="black", lw=1)
-            tx.annotate(f"{info['ratio_median']:.3g} ({SIGN[op]} {goal:g})", (ends[1], y),
+            tx.annotate(f"{_shown(info['ratio_median'], goal, met)} ({SIGN[op]} {goal:g})", (ends[1], y),
                         xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
         tx.axvline(1.0, color="black", lw=0.8)
         tx.set_yticks(list(ys), [info["target"] for info, *_ in goals], fontsize=8)

@@ -103,6 +103,7 @@ extensions = [
     extension("_losses", []),
     extension("_optim", []),
     extension("_engine", ["gemm.c", "team.c"]),
+    extension("_inference", ["gemm.c", "team.c"]),
 ]
 
 setup(

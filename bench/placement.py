@@ -9,7 +9,7 @@ the host has put the two cores at that moment.  Then it times the config's epoch
 (bench/peers.py's mlpfast side, 2 threads, one network per way) for `seconds` each
 way, in an order that turns around every sample: the half-split runs forced onto
 two threads, forced onto one, and paced (the engine's own choice, Pace in
-csrc/_engine.pyx); it prints the median µs a step of each and whether paced ended
+csrc/pace.pxd); it prints the median µs a step of each and whether paced ended
 on one thread.  The summary splits the samples at a round trip of --far-ns and
 gives each part's medians and its median ratio two / paced per sample.
 """

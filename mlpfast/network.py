@@ -178,12 +178,12 @@ class MLP:
     def _output(self, X, argmax=False):
         """The last layer's output with buffers of this call only (thread-safe), or
         with argmax (cross-entropy) the predicted classes.  Native: one call for
-        the whole network (engine.Forward, which takes the argmax too), on X as
+        the whole network (_inference.Forward, which takes the argmax too), on X as
         it is when it is ready, else converted (or rejected) first."""
         n_threads = get_num_threads()
         if self.kernels is _backend.native:
             if self._inference is None:
-                from ._engine import Forward
+                from ._inference import Forward
                 self._inference = Forward(self)
             out = self._inference.forward(X, n_threads, argmax)
             if out is None:

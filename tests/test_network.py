@@ -263,6 +263,25 @@ def test_inference_is_bitwise_the_same_on_any_thread_count(dtype, rows, threads)
             np.testing.assert_array_equal(net._output(x), want)
 
 
+def test_a_forced_simd_path_reaches_inference(nat):
+    """set_simd_path forces inference's copy of the GEMM too (each extension module
+    links its own): under each path the one-call forward equals the layer path, and
+    the generic path's sums (no fused multiply-add) differ from the best path's."""
+    net = mlpfast.MLP([300, 517, 10], dtype="float64", seed=0)
+    X = np.random.default_rng(2).standard_normal((64, 300))
+    results = {}
+    try:
+        for name in nat.build_info()["simd_supported"]:
+            nat.set_simd_path(name)
+            results[name] = net._output(X)
+            np.testing.assert_array_equal(results[name], net.forward(X))
+    finally:
+        nat.set_simd_path(None)
+    best = nat.build_info()["simd_best"]
+    if best != "generic":
+        assert not np.array_equal(results["generic"], results[best])
+
+
 def _ready(X):
     """X as the native forward call takes it without a conversion: C-contiguous float32."""
     return np.ascontiguousarray(X, np.float32)

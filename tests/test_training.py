@@ -605,7 +605,7 @@ def test_fit_takes_a_memmap_as_it_is(tmp_path):
 
 
 def test_large_predict_releases_the_gil(threads):
-    # engine.Forward runs calls of 2^20 multiply-adds or more without the GIL, so
+    # _inference.Forward runs calls of 2^20 multiply-adds or more without the GIL, so
     # another Python thread keeps counting through them (holding it, the counter
     # got 2.5k-5k increments a call; releasing it, 90k-200k)
     import sys

@@ -226,11 +226,12 @@ def label_range(y):
 
 def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_threads,
               interrupt, uint64_t epoch_seed):
-    """One epoch of `net` on (X, T) in the order `order`; returns (Σ J·rows, iterations)
-    and advances opt.t.  Raises TrainingDiverged / MemoryError like the Python path."""
+    """One epoch of `net` on the rows `order` of (X, T), in that order; returns
+    (Σ J·rows, iterations) and advances opt.t.  Raises TrainingDiverged / MemoryError
+    like the Python path."""
     from .training import TrainingDiverged
     cdef int n_layers = len(net.layers), l, status
-    cdef Py_ssize_t n = X.shape[0], rows = min(batch_size, n)
+    cdef Py_ssize_t n = len(order), rows = min(batch_size, n)
     cdef Layer* L = <Layer*>malloc(n_layers * sizeof(Layer))
     cdef Optim o
     cdef Halves h

@@ -84,7 +84,7 @@ def _python_epoch(net, X, T, order, batch_size, lr, optimizer, n_threads, interr
                   epoch_seed):
     """One epoch in the Python layer path; returns (Σ_batches J·rows, iterations)."""
     total, steps = 0.0, 0
-    for start in range(0, X.shape[0], batch_size):
+    for start in range(0, len(order), batch_size):
         if interrupt.requested:
             break
         idx = order[start:start + batch_size]
@@ -104,18 +104,21 @@ def _python_epoch(net, X, T, order, batch_size, lr, optimizer, n_threads, interr
 
 
 def _split(net, X, T, validation_data, validation_fraction):
+    """(train, Xv, Tv): the rows of X that train, in X's order (None: all of them), and
+    the validation data (None, None: none).  The training rows stay in X, gathered by
+    index each batch, so X is not copied; the held-out rows are."""
     if validation_data is not None:
         Xv, yv = validation_data
         Xv = net._X(Xv, "validation_data[0]")
-        return X, T, Xv, net.loss.targets(yv, Xv.shape[0], net.n_outputs, net.dtype)
+        return None, Xv, net.loss.targets(yv, Xv.shape[0], net.n_outputs, net.dtype)
     if not validation_fraction:
-        return X, T, None, None
+        return None, None, None
     n_val = max(1, int(round(validation_fraction * X.shape[0])))
     if n_val >= X.shape[0]:
         raise ValueError("validation_fraction leaves no training samples")
     perm = net.rng.permutation(X.shape[0])
     val, train = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-    return X[train], T[train], X[val], T[val]
+    return train, X[val], T[val]
 
 
 def _validate(net, Xv, Tv):
@@ -171,7 +174,7 @@ def fit(net, X, y, epochs=10, batch_size=32, optimizer="adam", learning_rate=1e-
                                        allow_zero=False)
     elif early_stopping and validation_data is None:
         validation_fraction = 0.1
-    X, T, Xv, Tv = _split(net, X, T, validation_data, validation_fraction)
+    train, Xv, Tv = _split(net, X, T, validation_data, validation_fraction)
     opt = _optimizers.get(optimizer, learning_rate)
     same = (opt is net.optimizer if isinstance(optimizer, _optimizers.Optimizer)
             else net.optimizer is not None and opt.config() == net.optimizer.config())
@@ -187,7 +190,9 @@ def fit(net, X, y, epochs=10, batch_size=32, optimizer="adam", learning_rate=1e-
     if native and engine is not False:
         from ._engine import run_epoch
     history, bar = History(), _progress(verbose, epochs)
-    order = np.arange(X.shape[0], dtype=np.int64)       # each epoch's order of the rows
+    n = X.shape[0] if train is None else len(train)      # the training rows
+    order = np.arange(n, dtype=np.int64)    # each epoch's order of them (positions in train)
+    rows_of = order if train is None else np.empty(n, np.int64)   # ... as rows of X
     best, best_loss, waited = None, math.inf, 0
     with _Interrupt() as interrupt:
         for epoch in range(epochs):
@@ -195,15 +200,17 @@ def fit(net, X, y, epochs=10, batch_size=32, optimizer="adam", learning_rate=1e-
                                                                     history), low=0.0, low_open=True)
             if shuffle:
                 _shuffle(net, order)
+            if train is not None:
+                np.take(train, order, out=rows_of)
             epoch_seed = int(net.rng.integers(0, 2 ** 63)) if net.dropout else 0
             t0 = time.perf_counter()
-            total, steps = run_epoch(net, X, T, order, batch_size, lr, opt, get_num_threads(),
-                                     interrupt, epoch_seed)
+            total, steps = run_epoch(net, X, T, rows_of, batch_size, lr, opt,
+                                     get_num_threads(), interrupt, epoch_seed)
             seconds = time.perf_counter() - t0
             if steps == 0:
                 history.interrupted = True
                 break
-            rows = min(X.shape[0], steps * batch_size)
+            rows = min(n, steps * batch_size)
             history.loss.append(total / rows)
             history.learning_rate.append(lr)
             history.n_iter.append(steps)

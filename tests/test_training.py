@@ -560,15 +560,18 @@ def test_fit_makes_no_copy_of_a_ready_X():
     assert as_features(X, 7, np.dtype(np.float32)) is X
 
 
+@pytest.mark.parametrize("validation_fraction", [None, 0.1])
 @pytest.mark.parametrize("engine", [True, False])
-def test_fit_holds_x_plus_one_order_and_the_network_s_buffers(engine):
+def test_fit_holds_x_plus_row_indices_and_the_network_s_buffers(engine, validation_fraction):
     """fit's peak memory is X plus O(parameters + batch × width) (issue 4), besides the
-    epochs' order of the rows (8 bytes a row, one array for all epochs): no copy of a
-    ready X (12.8 MB), no second order (3.2 MB).  tracemalloc sees NumPy's buffers;
-    the bound allows 8 times the parameters and a batch's activations of every layer,
-    and 64 KiB of Python objects."""
+    epochs' order of the rows (8 bytes a row, one array for all epochs) and, with a
+    validation_fraction, two more index arrays of the training rows, a copy of the
+    held-out rows and their outputs: no copy of X (25.6 MB) or of its training rows,
+    no second order.  tracemalloc sees NumPy's buffers; the bound allows 8 times the
+    parameters and a batch's activations of every layer, 4 float64 arrays of the
+    held-out outputs, and 64 KiB of Python objects."""
     import tracemalloc
-    n, batch, sizes = 400_000, 256, [8, 16, 3]
+    n, batch, sizes = 100_000, 256, [64, 16, 3]
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, sizes[0])).astype(np.float32)
     y = rng.integers(0, sizes[-1], n)
@@ -576,13 +579,19 @@ def test_fit_holds_x_plus_one_order_and_the_network_s_buffers(engine):
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]
-        net.fit(X, y, epochs=2, batch_size=batch, optimizer="adam", engine=engine)
+        net.fit(X, y, epochs=2, batch_size=batch, optimizer="adam", engine=engine,
+                validation_fraction=validation_fraction)
         peak = tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
-    params = sum(p.nbytes for p in net.params)
-    activations = batch * sum(sizes) * X.itemsize
-    assert peak <= 8 * n + 8 * (params + activations) + 65536
+    network = 8 * (sum(p.nbytes for p in net.params) + batch * sum(sizes) * X.itemsize)
+    if validation_fraction is None:
+        rows = 8 * n                                       # the order
+    else:                                                  # + the training rows' indices
+        n_val = round(validation_fraction * n)
+        rows = (24 * n + validation_fraction * (X.nbytes + y.nbytes)
+                + 4 * n_val * sizes[-1] * 8)
+    assert peak <= rows + network + 65536
 
 
 def test_verbose_prints_a_line_per_epoch_without_tqdm(monkeypatch, capsys):

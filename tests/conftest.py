@@ -73,6 +73,27 @@ def assert_same_arrays(ps, qs):
         np.testing.assert_array_equal(p, q)
 
 
+def fit_data(n=203, m=7, classes=3, seed=0):
+    """A small classification set for fit: X (n, m) float64 and labels < classes."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, m))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    return X, np.minimum(y, classes - 1)
+
+
+# 64-512-512-3: big enough that two threads take half a batch each (batch × Σ n_in n_out
+# ≥ 2¹⁸ multiply-adds, even for one row; no prelu; halves of ≤ 128 rows)
+HALVES_SIZES = [64, 512, 512, 3]
+
+
+def twin_nets(**kwargs):
+    """Two native networks of one configuration (relu and prelu hidden layers)."""
+    config = dict(layer_sizes=[7, 13, 11, 3], activation=["relu", "prelu"], seed=4,
+                  l2=1e-3, backend="native")
+    config.update(kwargs)
+    return mlpfast.MLP(**config), mlpfast.MLP(**config)
+
+
 def random_array(rng, shape, dtype, low=-1.0, high=1.0):
     """Uniform values in [low, high), rounded to dtype (so the float64 reference
     sees exactly the same inputs)."""

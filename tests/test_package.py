@@ -239,3 +239,28 @@ def test_native_finiteness_check_rejects_what_it_cannot_read(nat):
     for bad in (np.zeros((3, 4), np.int64), np.zeros((4, 6), np.float32)[:, ::2], [[1.0]]):
         with pytest.raises(TypeError, match="C-contiguous float32 or float64"):
             finite(bad)
+
+
+def test_the_sdist_manifest_ships_every_native_source():
+    """MANIFEST.in, read by setuptools' own template rules: an sdist carries every
+    source in csrc/ (pip and `python -m build` build the wheel from the sdist alone;
+    without the manifest it had no .pyx or .pxd and could not build) and none of the
+    C that Cython generates there."""
+    from setuptools.command.egg_info import FileList
+    csrc = os.path.join(ROOT, "csrc")
+    sources = {f"csrc/{name}" for name in os.listdir(csrc)
+               if name.endswith((".pyx", ".pxd", ".h"))
+               or (name.endswith(".c") and not name.startswith("_"))}
+    assert {"csrc/_engine.pyx", "csrc/step.pxd", "csrc/gemm.c", "csrc/gemm.h"} <= sources
+    here = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        manifest = FileList()
+        manifest.findall(".")
+        with open("MANIFEST.in") as f:
+            for line in f:
+                if line.strip() and not line.startswith("#"):
+                    manifest.process_template_line(line)
+    finally:
+        os.chdir(here)
+    assert {f for f in manifest.files if f.startswith("csrc/")} == sources

@@ -263,6 +263,18 @@ def test_inference_is_bitwise_the_same_on_any_thread_count(dtype, rows, threads)
             np.testing.assert_array_equal(net._output(x), want)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_big_batches_run_in_blocks_of_rows_with_the_layer_path_s_bits(dtype, threads):
+    # the one-call forward takes a big batch a block of rows at a time (2 048 rows of
+    # this width in float32, 1 024 in float64): a ragged last block, outputs and argmax
+    net = mlpfast.MLP([64, 128, 128, 10], dtype=dtype, seed=0)
+    X = np.random.default_rng(3).standard_normal((2 * 2048 + 37, 64)).astype(dtype)
+    threads(2)
+    want = net.forward(X)                           # the layer path, layer after layer
+    np.testing.assert_array_equal(net._output(X), want)
+    np.testing.assert_array_equal(net.predict(X), np.argmax(want, axis=1))
+
+
 def test_a_forced_simd_path_reaches_inference(nat):
     """set_simd_path forces inference's copy of the GEMM too (each extension module
     links its own): under each path the one-call forward equals the layer path, and

@@ -192,7 +192,8 @@ def fit(net, X, y, epochs=10, batch_size=32, optimizer="adam", learning_rate=1e-
     history, bar = History(), _progress(verbose, epochs)
     n = X.shape[0] if train is None else len(train)      # the training rows
     order = np.arange(n, dtype=np.int64)    # each epoch's order of them (positions in train)
-    rows_of = order if train is None else np.empty(n, np.int64)   # ... as rows of X
+    rows_of = (order if train is None       # ... as rows of X: X's order unless shuffled
+               else np.empty(n, np.int64) if shuffle else train)
     best, best_loss, waited = None, math.inf, 0
     with _Interrupt() as interrupt:
         for epoch in range(epochs):
@@ -200,8 +201,8 @@ def fit(net, X, y, epochs=10, batch_size=32, optimizer="adam", learning_rate=1e-
                                                                     history), low=0.0, low_open=True)
             if shuffle:
                 _shuffle(net, order)
-            if train is not None:
-                np.take(train, order, out=rows_of)
+                if train is not None:
+                    np.take(train, order, out=rows_of)
             epoch_seed = int(net.rng.integers(0, 2 ** 63)) if net.dropout else 0
             t0 = time.perf_counter()
             total, steps = run_epoch(net, X, T, rows_of, batch_size, lr, opt,

@@ -138,8 +138,8 @@ def targets_table(groups):
     for info, op, goal, met in targets(groups):
         med = info["ratio_median"]
         spread = f"{info['ratio_min']:.2f}–{info['ratio_max']:.2f}"
-        rows.append([info["target"], _shown(med, goal, met), spread, info["rounds"], f"{op} {goal:g}",
-                     "yes" if met else "no"])
+        rows.append([info["target"], _shown(med, goal, met), spread, info["rounds"],
+                     f"{op} {goal:g}", "yes" if met else "no"])
     return _table(["target", "median of paired ratios", "range", "pairs", "goal", "met"], rows)
 
 
@@ -202,8 +202,9 @@ def chart(speedups, goals, path):
             ends = sorted(_target_score(op, goal, info[k]) for k in ("ratio_min", "ratio_max"))
             tx.barh(y, score, color="tab:green" if met else "tab:red", alpha=0.75)
             tx.plot(ends, [y, y], color="black", lw=1)
-            tx.annotate(f"{_shown(info['ratio_median'], goal, met)} ({SIGN[op]} {goal:g})", (ends[1], y),
-                        xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
+            label = f"{_shown(info['ratio_median'], goal, met)} ({SIGN[op]} {goal:g})"
+            tx.annotate(label, (ends[1], y), xytext=(4, 0), textcoords="offset points",
+                        va="center", fontsize=8)
         tx.axvline(1.0, color="black", lw=0.8)
         tx.set_yticks(list(ys), [info["target"] for info, *_ in goals], fontsize=8)
         tx.set_xscale("log")

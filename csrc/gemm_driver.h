@@ -307,6 +307,7 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
 {
     const F(kdesc) *d = &F(kdescs)[mlpf_simd_get()];
     if (M < 1 || N < 1 || K < 1) return 0;
+    if (n_threads > MAX_CELLS) n_threads = MAX_CELLS;     /* each thread owns a cell */
     /* A single column with op(A) = A^T and C contiguous: C^T = op(B)^T A is one
      * row against A read in place (the small-M path, M = 1).  Each element is
      * the same fma chain (fma(a, b, acc) = fma(b, a, acc)), so the same bits. */

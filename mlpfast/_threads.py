@@ -9,19 +9,21 @@ starts a parallel region after its parent ran one hangs.  A forked child
 therefore runs every kernel single-threaded (``thread_limit`` drops to 1),
 which changes no result because kernels are bitwise thread-invariant.
 """
+import numbers
 import os
 
-_limit = None  # None: no cap; 1 in a forked child
+MAX_THREADS = 256  # more than any kernel here can use; OpenMP would start them all
+_limit = None  # None: no cap but MAX_THREADS; 1 in a forked child
 
 
 def _default():
     env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
     if env.isdigit() and int(env) > 0:
-        return int(env)
+        return min(int(env), MAX_THREADS)
     try:
-        return len(os.sched_getaffinity(0))
+        return min(len(os.sched_getaffinity(0)), MAX_THREADS)
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        return min(os.cpu_count() or 1, MAX_THREADS)
 
 
 _num_threads = _default()
@@ -35,19 +37,19 @@ def get_num_threads():
 
 
 def set_num_threads(n):
-    """Set the number of threads for the kernels (a positive int)."""
+    """Set the number of threads for the kernels (an int from 1 to MAX_THREADS)."""
     global _num_threads, _effective
-    if isinstance(n, bool) or not isinstance(n, int):
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"n must be a positive int, got {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"n must be a positive int, got {n}")
-    _num_threads = n
-    _effective = min(n, thread_limit())
+    if not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"n must be an int from 1 to {MAX_THREADS}, got {n}")
+    _num_threads = int(n)
+    _effective = min(_num_threads, thread_limit())
 
 
 def thread_limit():
     """Upper bound on any kernel's thread count in this process."""
-    return 1 << 30 if _limit is None else _limit
+    return MAX_THREADS if _limit is None else _limit
 
 
 def _after_fork_in_child():

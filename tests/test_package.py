@@ -123,18 +123,45 @@ def test_both_backends_export_every_kernel_with_one_signature(nat, ref):
 def test_threads_setting_and_default_from_env(threads):
     threads(3)
     assert mlpfast.get_num_threads() == 3
-    with pytest.raises(ValueError, match="positive int"):
-        mlpfast.set_num_threads(0)
+    threads(np.int64(2))                        # any integer type
+    assert mlpfast.get_num_threads() == 2 and type(mlpfast.get_num_threads()) is int
+    for bad in (0, -1, 257, 10 ** 6):
+        with pytest.raises(ValueError, match="from 1 to 256"):
+            mlpfast.set_num_threads(bad)
     with pytest.raises(TypeError, match="positive int"):
         mlpfast.set_num_threads("2")
     with pytest.raises(TypeError, match="positive int"):
         mlpfast.set_num_threads(True)
     result = run_python("import mlpfast; print(mlpfast.get_num_threads())", OMP_NUM_THREADS="5")
     assert result.stdout.strip() == "5"
+    result = run_python("import mlpfast; print(mlpfast.get_num_threads())",
+                        OMP_NUM_THREADS="1000")
+    assert result.stdout.strip() == "256"       # MAX_THREADS
     # a list (one count per nesting level): the outer level's
     result = run_python("import mlpfast; print(mlpfast.get_num_threads())",
                         OMP_NUM_THREADS="4,2")
     assert result.stdout.strip() == "4"
+
+
+def test_more_threads_than_a_product_has_cells_give_the_same_bits(nat):
+    """The GEMM shares a product out in at most 64 cells, one thread each: more threads
+    than that (the kernels take up to MAX_THREADS) once overran its table of cells.  In a
+    child process, since that was a crash."""
+    result = run_python("""
+        import numpy as np, mlpfast, mlpfast.native as K
+        rng = np.random.default_rng(0)
+        A, B = rng.random((512, 512), np.float32), rng.random((512, 512), np.float32)
+        C1, C2 = np.empty_like(A), np.empty_like(A)
+        K.gemm(C1, A, B, n_threads=1)
+        K.gemm(C2, A, B, n_threads=200)
+        mlpfast.set_num_threads(256)
+        net = mlpfast.MLP([512, 512, 10], seed=0)
+        p256 = net.predict_proba(A)
+        mlpfast.set_num_threads(1)
+        print(np.array_equal(C1, C2), np.array_equal(p256, net.predict_proba(A)))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]
 
 
 def _child_runs_kernels(queue):

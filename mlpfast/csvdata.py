@@ -209,6 +209,37 @@ def _matrix(X, arg="X"):
     return A
 
 
+def _mean_scale(mean, scale, mean_arg, scale_arg):
+    """(mean, scale) as float64 1-D arrays of one length; ValueError naming the
+    argument unless the means are finite and the scales finite and > 0."""
+    try:
+        mean = np.array(mean, dtype=np.float64)
+        scale = np.array(scale, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{mean_arg} and {scale_arg} must be lists of numbers") from None
+    if mean.ndim != 1 or mean.shape != scale.shape or mean.size == 0:
+        raise ValueError(f"{mean_arg} and {scale_arg} must be non-empty lists of one length, "
+                         f"got shapes {mean.shape} and {scale.shape}")
+    bad = ~np.isfinite(mean)
+    if bad.any():
+        j = int(np.argmax(bad))
+        raise ValueError(f"{mean_arg} must be finite, got {mean[j]} at index {j}")
+    bad = ~(np.isfinite(scale) & (scale > 0))
+    if bad.any():
+        j = int(np.argmax(bad))
+        raise ValueError(f"{scale_arg} must be finite and > 0, got {scale[j]} at index {j}")
+    return mean, scale
+
+
+def _finite_result(out, what):
+    """`out` unless it overflowed to ±inf (the input was finite, so no NaN can come
+    from it): then a ValueError instead of a silent inf."""
+    if not np.isfinite(out).all():
+        raise ValueError(f"{what} overflows {out.dtype}: values too far from the fitted "
+                         "mean, in units of the fitted scale")
+    return out
+
+
 class Standardizer:
     """Per-column standardisation: (X − mean) / scale.
 
@@ -217,32 +248,50 @@ class Standardizer:
     """
 
     def __init__(self, mean=None, scale=None):
-        self.mean = None if mean is None else np.array(mean, dtype=np.float64)
-        self.scale = None if scale is None else np.array(scale, dtype=np.float64)
+        """Unfitted (both None), or fitted with per-column `mean` (finite) and `scale`
+        (finite, > 0), lists or 1-D arrays of one length."""
+        if (mean is None) != (scale is None):
+            raise ValueError("mean and scale must be given together (or neither), got "
+                             f"{'mean' if scale is None else 'scale'} alone")
+        self.mean = self.scale = None
+        if mean is not None:
+            self.mean, self.scale = _mean_scale(mean, scale, "mean", "scale")
 
     def fit(self, X):
-        """Learn mean and scale of each column of X (n, m); returns self."""
+        """Learn mean and scale of each column of X (n, m); returns self.
+
+        ValueError when a column's mean or standard deviation overflows float64
+        (values or deviations beyond about 1e154, whose squares overflow): such data
+        cannot be standardised without inf somewhere (the variance here, or x − mean
+        in ``transform``), so it is refused rather than computed with rescaling."""
         A = _matrix(X).astype(np.float64, copy=False)
-        self.mean = A.mean(axis=0)
-        scale = A.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = A.mean(axis=0)
+            scale = A.std(axis=0)
+        bad = ~(np.isfinite(mean) & np.isfinite(scale))
+        if bad.any():
+            raise ValueError(f"X is too large to standardise: the mean or standard deviation "
+                             f"of column {int(np.argmax(bad))} is not finite in float64")
         constant = (np.ptp(A, axis=0) == 0) | (scale == 0)
         scale[constant] = 1.0
-        self.scale = scale
+        self.mean, self.scale = mean, scale
         return self
 
-    def _check_fitted(self, X):
+    def _check_fitted(self, X, arg="X"):
         if self.mean is None:
             raise RuntimeError("Standardizer is not fitted; call fit(X) first")
-        A = _matrix(X)
+        A = _matrix(X, arg)
         if A.shape[1] != self.mean.shape[0]:
-            raise ValueError(f"X has {A.shape[1]} columns but the Standardizer was fitted "
+            raise ValueError(f"{arg} has {A.shape[1]} columns but the Standardizer was fitted "
                              f"on {self.mean.shape[0]}")
         return A
 
     def transform(self, X):
         """(X − mean) / scale; float32 input stays float32, other input gives float64."""
         A = self._check_fitted(X)
-        return ((A - self.mean) / self.scale).astype(A.dtype, copy=False)
+        with np.errstate(over="ignore"):
+            Z = ((A - self.mean) / self.scale).astype(A.dtype, copy=False)
+        return _finite_result(Z, "transform(X)")
 
     def fit_transform(self, X):
         """fit(X), then transform(X)."""
@@ -250,8 +299,10 @@ class Standardizer:
 
     def inverse_transform(self, Z):
         """Z · scale + mean: undoes ``transform`` (e.g. for a regression target)."""
-        A = self._check_fitted(Z)
-        return (A * self.scale + self.mean).astype(A.dtype, copy=False)
+        A = self._check_fitted(Z, "Z")
+        with np.errstate(over="ignore"):
+            X = (A * self.scale + self.mean).astype(A.dtype, copy=False)
+        return _finite_result(X, "inverse_transform(Z)")
 
     def to_dict(self):
         """{"mean": [...], "scale": [...]} of Python floats, ready for json.dumps."""
@@ -265,17 +316,7 @@ class Standardizer:
         if not isinstance(d, dict) or set(d) != {"mean", "scale"}:
             raise ValueError("d must be a dict with exactly the keys 'mean' and 'scale', "
                              f"got {sorted(d) if isinstance(d, dict) else type(d).__name__}")
-        try:
-            mean = np.array(d["mean"], dtype=np.float64)
-            scale = np.array(d["scale"], dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError("d['mean'] and d['scale'] must be lists of numbers") from None
-        if mean.ndim != 1 or mean.shape != scale.shape or mean.size == 0:
-            raise ValueError(f"d['mean'] and d['scale'] must be non-empty lists of one length, "
-                             f"got shapes {mean.shape} and {scale.shape}")
-        if not (np.isfinite(mean).all() and np.isfinite(scale).all() and (scale > 0).all()):
-            raise ValueError("d['mean'] must be finite and d['scale'] finite and > 0")
-        return cls(mean, scale)
+        return cls(*_mean_scale(d["mean"], d["scale"], "d['mean']", "d['scale']"))
 
     def __eq__(self, other):
         return (isinstance(other, Standardizer) and self.mean is not None

@@ -1,12 +1,20 @@
 """Analytic gradients against central finite differences, in float64."""
 import numpy as np
 
+from ._kernel_checks import _scalar
+
 
 def gradcheck(net, X, y, eps=1e-6):
     """‖g_a − g_n‖ / (‖g_a‖ + ‖g_n‖) over all parameters (W, b, prelu γ) of `net` on
     (X, y), with g_n from central differences of step `eps`, on a float64 copy of
-    the network.  NaN when both gradients are zero (nothing was checked)."""
+    the network.  NaN when both gradients are zero (nothing was checked).
+
+    TypeError/ValueError when `net` is not an MLP, `eps` not a finite number > 0, or
+    X, y do not suit `net`."""
     from .network import MLP
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be an mlpfast MLP, got {type(net).__name__}")
+    eps = _scalar("eps", eps, low=0.0, low_open=True)
     config = dict(net.config(), dtype="float64")
     twin = MLP(**config, backend=net.backend)
     for p, q in zip(twin.params, net.params):

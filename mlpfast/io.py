@@ -103,6 +103,9 @@ def _build(data, MLP, optimizers):
     if int(version) > VERSION:
         raise ModelFormatError(f"model file version {int(version)} is newer than this "
                                f"mlpfast reads ({VERSION}); upgrade mlpfast")
+    if int(version) != VERSION:
+        raise ModelFormatError(f"model file version {int(version)} is unknown; this mlpfast "
+                               f"reads version {VERSION}")
     config = _json(data, "config")
     try:
         net = MLP(**config)
@@ -118,20 +121,45 @@ def _build(data, MLP, optimizers):
         p[...] = stored
     try:
         net.rng.bit_generator.state = _json(data, "rng")
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ModelFormatError(f"model file has a malformed generator state: {exc}") from None
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise ModelFormatError(f"model file has a malformed generator state 'rng': "
+                               f"{exc}") from None
     net.metadata = _json(data, "metadata")
     if "optimizer" in data:
-        info = _json(data, "optimizer")
-        opt = optimizers.from_config(info["config"])
-        opt.reset(net.params)
-        opt.t = int(info["t"])
-        for i, state in enumerate(opt.state):
-            for slot in state:
-                stored = data.get(f"state_{i}_{slot}")
-                if stored is None or stored.shape != state[slot].shape:
-                    raise ModelFormatError(f"model file optimiser state state_{i}_{slot} is "
-                                           "missing or malformed")
-                state[slot][...] = stored
-        net.optimizer = opt
+        net.optimizer = _optimizer(data, net, optimizers)
     return net
+
+
+def _optimizer(data, net, optimizers):
+    """The optimiser of entry 'optimizer' with its step count and state arrays, each
+    checked: the kernels trust them, and one NaN or negative r makes every weight NaN."""
+    info = _json(data, "optimizer")
+    if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
+        raise ModelFormatError("model file entry 'optimizer' must hold a 'config' object")
+    try:
+        opt = optimizers.from_config(info["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFormatError(f"model file entry 'optimizer' has an invalid config "
+                               f"({type(exc).__name__}: {exc})") from None
+    opt.reset(net.params)
+    try:
+        opt.t = info.get("t")
+    except (TypeError, ValueError) as exc:
+        raise ModelFormatError(f"model file entry 'optimizer' has a bad step count: "
+                               f"{exc}") from None
+    for i, state in enumerate(opt.state):
+        for slot in state:
+            key = f"state_{i}_{slot}"
+            stored = data.get(key)
+            if stored is None or stored.shape != state[slot].shape \
+                    or stored.dtype != state[slot].dtype:
+                raise ModelFormatError(f"model file optimiser state {key} is missing or "
+                                       f"malformed (expected {state[slot].shape} "
+                                       f"{state[slot].dtype})")
+            if not np.isfinite(stored).all():
+                raise ModelFormatError(f"model file optimiser state {key} is not finite")
+            if slot in opt.nonnegative and (stored < 0).any():
+                raise ModelFormatError(f"model file optimiser state {key} is negative; it "
+                                       "holds squared gradients")
+            state[slot][...] = stored
+    return opt

@@ -6,19 +6,57 @@ The network keeps its parameters in two flat buffers, weights and the rest
 AdamW's decoupled decay.  State arrays mirror the buffers and live here, so a
 second ``fit`` continues where the first stopped.
 """
+import numbers
+
 import numpy as np
 
 from . import _memory
 from ._kernel_checks import _scalar
+
+MAX_STEPS = 2 ** 62     # t is a C long in the engine and Adam's bias correction
+
+
+class _Hyper:
+    """A hyper-parameter checked on every assignment, not only by __init__: the update
+    kernels run with it unchecked (``.raw``)."""
+
+    def __init__(self, **bounds):
+        self.bounds = bounds
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else obj.__dict__[self.name]
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.name] = _scalar(self.name, value, **self.bounds)
+
+
+class _Steps:
+    """The step count t: an int in [0, MAX_STEPS)."""
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else obj.__dict__["t"]
+
+    def __set__(self, obj, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"t must be an int, got {type(value).__name__}")
+        if not 0 <= value < MAX_STEPS:
+            raise ValueError(f"t must be an int in [0, 2**62), got {value}")
+        obj.__dict__["t"] = int(value)
 
 
 class Optimizer:
     """Base: ``learning_rate`` and the state of each parameter buffer."""
     name = None
     slots = ()      # names of the state arrays, in the kernel's argument order
+    nonnegative = ()    # the slots that hold sums of g² (never < 0)
+    learning_rate = _Hyper(low=0.0, low_open=True)
+    t = _Steps()
 
     def __init__(self, learning_rate=1e-3):
-        self.learning_rate = _scalar("learning_rate", learning_rate, low=0.0, low_open=True)
+        self.learning_rate = learning_rate
         self.state = None
         self.t = 0
 
@@ -33,9 +71,22 @@ class Optimizer:
         self.state = [{slot: _memory.zeros_like(p) for slot in self.slots} for p in buffers]
         self.t = 0
 
+    def fits(self, buffers):
+        """Whether the state is one for these buffers: a C-contiguous array of each one's
+        shape and dtype in every slot.  (The kernels write through it unchecked; an
+        optimiser that last trained another network, or state replaced by hand, does
+        not fit.)"""
+        if not isinstance(self.state, list) or len(self.state) != len(buffers):
+            return False
+        return all(isinstance(state, dict) and all(
+            type(a) is np.ndarray and a.shape == p.shape and a.dtype == p.dtype
+            and a.flags.c_contiguous and a.flags.writeable
+            for a in (state.get(slot) for slot in self.slots))
+            for state, p in zip(self.state, buffers))
+
     def step(self, kernels, buffers, grads, lr, n_threads):
         """One update of every buffer with its gradient (buffers[0] are the weights)."""
-        if self.state is None or len(self.state) != len(buffers):
+        if not self.fits(buffers):
             self.reset(buffers)
         self.t += 1
         for i, (theta, g) in enumerate(zip(buffers, grads)):
@@ -61,9 +112,11 @@ class Momentum(Optimizer):
     name = "momentum"
     slots = ("v",)
 
+    momentum = _Hyper(low=0.0, high=1.0, high_open=True)
+
     def __init__(self, learning_rate=1e-3, momentum=0.9):
         super().__init__(learning_rate)
-        self.momentum = _scalar("momentum", momentum, 0.0, 1.0, high_open=True)
+        self.momentum = momentum
 
     def hyper(self):
         return {"momentum": self.momentum}
@@ -78,10 +131,13 @@ class Adagrad(Optimizer):
     """r ← r + g² ; θ ← θ − ε g / (√r + δ)."""
     name = "adagrad"
     slots = ("r",)
+    nonnegative = ("r",)
+
+    eps = _Hyper(low=0.0, low_open=True)
 
     def __init__(self, learning_rate=1e-3, eps=1e-10):
         super().__init__(learning_rate)
-        self.eps = _scalar("eps", eps, low=0.0, low_open=True)
+        self.eps = eps
 
     def hyper(self):
         return {"eps": self.eps}
@@ -91,11 +147,14 @@ class RMSprop(Optimizer):
     """r ← ρ r + (1−ρ) g² ; θ ← θ − ε g / (√r + δ)."""
     name = "rmsprop"
     slots = ("r",)
+    nonnegative = ("r",)
+
+    rho = _Hyper(low=0.0, high=1.0, high_open=True)
+    eps = _Hyper(low=0.0, low_open=True)
 
     def __init__(self, learning_rate=1e-3, rho=0.99, eps=1e-8):
         super().__init__(learning_rate)
-        self.rho = _scalar("rho", rho, 0.0, 1.0, high_open=True)
-        self.eps = _scalar("eps", eps, low=0.0, low_open=True)
+        self.rho, self.eps = rho, eps
 
     def hyper(self):
         return {"rho": self.rho, "eps": self.eps}
@@ -106,13 +165,16 @@ class Adam(Optimizer):
     (weights only)."""
     name = "adam"
     slots = ("s", "r")
+    nonnegative = ("r",)
+
+    beta1 = _Hyper(low=0.0, high=1.0, high_open=True)
+    beta2 = _Hyper(low=0.0, high=1.0, high_open=True)
+    eps = _Hyper(low=0.0, low_open=True)
+    weight_decay = _Hyper(low=0.0)
 
     def __init__(self, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
         super().__init__(learning_rate)
-        self.beta1 = _scalar("beta1", beta1, 0.0, 1.0, high_open=True)
-        self.beta2 = _scalar("beta2", beta2, 0.0, 1.0, high_open=True)
-        self.eps = _scalar("eps", eps, low=0.0, low_open=True)
-        self.weight_decay = _scalar("weight_decay", weight_decay, low=0.0)
+        self.beta1, self.beta2, self.eps, self.weight_decay = beta1, beta2, eps, weight_decay
 
     def hyper(self):
         return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps,

@@ -243,3 +243,62 @@ def test_standardizer_errors():
         s.fit(np.zeros(3))
     with pytest.raises(TypeError, match="X must be numeric"):
         s.fit(np.array([["a"]]))
+
+
+@pytest.mark.parametrize("mean, scale, exc, match", [
+    ([1, 2], [0, -1], ValueError, r"scale must be finite and > 0, got 0.0 at index 0"),
+    ([1, 2], [1, -1], ValueError, r"scale must be finite and > 0, got -1.0 at index 1"),
+    ([1, 2], [1, np.inf], ValueError, r"scale must be finite and > 0, got inf at index 1"),
+    ([np.nan, 2], [1, 1], ValueError, r"mean must be finite, got nan at index 0"),
+    ([1, -np.inf], [1, 1], ValueError, r"mean must be finite, got -inf at index 1"),
+    ([1.0], None, ValueError, "mean and scale must be given together"),
+    (None, [1.0], ValueError, "mean and scale must be given together"),
+    ([1, 2], [1], ValueError, "one length"),
+    ([[1.0]], [[1.0]], ValueError, "one length"),
+    (["a"], [1.0], ValueError, "lists of numbers"),
+])
+def test_standardizer_bad_constructor_arguments(mean, scale, exc, match):
+    """Standardizer(mean=[1, 2], scale=[0, -1]) was accepted; transform gave NaN and
+    columns with flipped signs."""
+    with pytest.raises(exc, match=match):
+        Standardizer(mean=mean, scale=scale)
+
+
+def test_standardizer_constructor_keeps_valid_arguments():
+    s = Standardizer(mean=[1, -2], scale=[0.5, 4])
+    assert s.mean.dtype == s.scale.dtype == np.float64
+    assert_array_equal(s.transform([[2.0, 2.0]]), [[2.0, 1.0]])
+    assert_array_equal(Standardizer().fit(np.eye(2)).mean, [0.5, 0.5])
+
+
+@pytest.mark.parametrize("column", [[1e308, 1e308], [1e308, -1e308], [0.0, 2e154]])
+def test_standardizer_fit_refuses_overflowing_columns(column):
+    """The mean of [1e308, 1e308] overflowed to inf, the variance of ±1e308 too."""
+    X = np.column_stack([[1.0, 2.0], column])
+    with pytest.raises(ValueError, match="mean or standard deviation of column 1 is not "
+                                         "finite"):
+        Standardizer().fit(X)
+
+
+def test_standardizer_fit_of_large_values_is_exact():
+    """Below the overflow of the squares (about 1.3e154), large columns fit exactly."""
+    s = Standardizer().fit(np.array([[1e150, 3e300], [-1e150, 3e300]]))
+    assert_array_equal(s.mean, [0.0, 3e300])
+    assert_array_equal(s.scale, [1e150, 1.0])                 # the constant column: 1
+    assert_array_equal(s.transform([[1e150, 3e300]]), [[1.0, 0.0]])
+
+
+def test_standardizer_refuses_overflowing_results():
+    """transform and inverse_transform returned inf for finite input."""
+    tiny = Standardizer().fit(np.array([[-2.0 ** -500], [2.0 ** -500]]))
+    assert_array_equal(tiny.mean, [0.0])
+    assert_array_equal(tiny.scale, [2.0 ** -500])
+    with pytest.raises(ValueError, match=r"transform\(X\) overflows float64"):
+        tiny.transform([[2.0 ** 600]])
+    with pytest.raises(ValueError, match=r"transform\(X\) overflows float32"):
+        Standardizer([0.0], [1e-10]).transform(np.array([[1e30]], np.float32))
+    with pytest.raises(ValueError, match=r"inverse_transform\(Z\) overflows float64"):
+        Standardizer([0.0], [1e300]).inverse_transform([[1e10]])
+    with pytest.raises(ValueError, match="Z must be finite"):
+        Standardizer([0.0], [1.0]).inverse_transform([[np.nan]])
+    assert_array_equal(tiny.transform([[2.0 ** 520]]), [[2.0 ** 1020]])   # finite: fine

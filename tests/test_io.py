@@ -263,3 +263,115 @@ def test_file_contents(tmp_path):
     with np.load(path, allow_pickle=False) as z:
         assert str(z["format"]) == "mlpfast-model" and int(z["version"]) == 1
         assert json.loads(str(z["config"]))["layer_sizes"] == [5, 7, 6, 3]
+
+
+def _saved_with(tmp_path, optimizer):
+    """A file saved after one epoch with `optimizer`, so every state slot is non-zero."""
+    net = _net("cross_entropy")
+    X, y = _data("cross_entropy")
+    net.fit(X, y, epochs=1, batch_size=8, optimizer=optimizer)
+    path = tmp_path / f"{optimizer}.npz"
+    net.save(path)
+    return path
+
+
+def _set_entry(key, value):
+    """A `_rewrite` change filling the state array `key` with `value`."""
+    def change(a):
+        a[key] = np.full_like(a[key], value)
+    return change
+
+
+@pytest.mark.parametrize("optimizer, key, value, problem", [
+    ("adam", "state_0_s", np.nan, "not finite"),
+    ("adam", "state_1_r", np.inf, "not finite"),
+    ("adam", "state_0_r", -1.0, "negative"),          # Adam's second moment
+    ("adamw", "state_1_r", -1e-30, "negative"),
+    ("rmsprop", "state_0_r", -1.0, "negative"),
+    ("adagrad", "state_1_r", -1.0, "negative"),       # the accumulator of g²
+    ("momentum", "state_0_v", -np.inf, "not finite"),
+])
+def test_bad_optimizer_state_is_refused(tmp_path, optimizer, key, value, problem):
+    """Such a state loaded silently, and the next fit made every weight NaN."""
+    good = _saved_with(tmp_path, optimizer)
+    message = _load_error(_rewrite(good, tmp_path / "bad.npz", _set_entry(key, value)))
+    assert f"state {key} is {problem}" in message
+
+
+@pytest.mark.parametrize("optimizer, key", [("adam", "state_0_s"), ("momentum", "state_1_v")])
+def test_negative_first_moments_still_load_and_train(tmp_path, optimizer, key):
+    """Only second moments (sums of g²) must be ≥ 0; velocities and means of g may be < 0."""
+    good = _saved_with(tmp_path, optimizer)
+    net = mlpfast.load(_rewrite(good, tmp_path / "neg.npz", _set_entry(key, -0.5)))
+    i, slot = int(key.split("_")[1]), key.split("_")[2]
+    np.testing.assert_array_equal(net.optimizer.state[i][slot], -0.5)
+    X, y = _data("cross_entropy")
+    net.fit(X, y, epochs=1, batch_size=8, optimizer=optimizer)
+    assert all(np.isfinite(p).all() for p in net.params)
+
+
+def test_optimizer_state_of_another_dtype_is_refused(tmp_path):
+    """float64 state for a float32 network was cast silently (1e300 would become inf)."""
+    good = _saved_with(tmp_path, "adam")
+
+    def widen(a):
+        a["state_0_r"] = np.full(a["state_0_r"].shape, 1e300)
+    message = _load_error(_rewrite(good, tmp_path / "wide.npz", widen))
+    assert "state_0_r" in message and "float32" in message
+
+
+def _set_json(key, change):
+    """A `_rewrite` change applying `change` to the JSON object in entry `key`."""
+    def rewrite(a):
+        value = json.loads(str(a[key]))
+        change(value)
+        a[key] = np.array(json.dumps(value))
+    return rewrite
+
+
+@pytest.mark.parametrize("t", [float("inf"), float("nan"), 2 ** 70, 2 ** 62, -1, 1.5, 3.0,
+                               "3", None, True])
+def test_bad_step_count_is_refused(tmp_path, t):
+    """t = Infinity leaked an OverflowError; 2**70, -1 and 1.5 (as 1) loaded."""
+    good = _saved_with(tmp_path, "adam")
+    path = _rewrite(good, tmp_path / "t.npz", _set_json("optimizer", lambda d: d.update(t=t)))
+    message = _load_error(path)
+    assert "'optimizer'" in message and "step count" in message and "t must be an int" in message
+
+
+def test_largest_step_count_loads(tmp_path):
+    good = _saved_with(tmp_path, "adam")
+    t = 2 ** 62 - 1
+    path = _rewrite(good, tmp_path / "t.npz", _set_json("optimizer", lambda d: d.update(t=t)))
+    assert mlpfast.load(path).optimizer.t == t
+
+
+@pytest.mark.parametrize("config, detail", [
+    ({"name": "no_such_optimizer"}, "KeyError"),
+    ({"name": "adam", "beta1": 5.0}, "beta1"),
+    ({"learning_rate": 0.1}, "KeyError"),
+    ([1, 2], "'config' object"),
+])
+def test_bad_optimizer_config_is_refused(tmp_path, config, detail):
+    good = _saved_with(tmp_path, "adam")
+    path = _rewrite(good, tmp_path / "c.npz",
+                    _set_json("optimizer", lambda d: d.update(config=config)))
+    message = _load_error(path)
+    assert "entry 'optimizer'" in message and detail in message
+
+
+@pytest.mark.parametrize("state", [2 ** 200, -1, "x"])
+def test_bad_generator_state_is_refused(tmp_path, state):
+    """A huge or negative PCG64 state leaked an OverflowError."""
+    _, good = _saved(tmp_path)
+    path = _rewrite(good, tmp_path / "rng.npz",
+                    _set_json("rng", lambda d: d["state"].update(state=state)))
+    assert "malformed generator state 'rng'" in _load_error(path)
+
+
+@pytest.mark.parametrize("version", [-1, 0])
+def test_unknown_older_version_is_refused(tmp_path, version):
+    _, good = _saved(tmp_path)
+    path = _rewrite(good, tmp_path / "v.npz", lambda a: a.update(version=np.array(version)))
+    message = _load_error(path)
+    assert f"version {version} is unknown" in message

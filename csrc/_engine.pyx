@@ -258,7 +258,7 @@ def run_epoch(net, X, T, order, Py_ssize_t batch_size, double lr, opt, int n_thr
         Tb = work("Tb", (rows,) + T.shape[1:], T.dtype)
         P = net._scratch()                 # the loss kernels' scratch, as in the Python path
         row_loss = work("row_loss", (rows,), np.float64)
-        if opt.state is None:
+        if not opt.fits(net.params):    # the kernels write through it unchecked
             opt.reset(net.params)
         o.kind, o.lr, o.t = OPT_CODES[opt.name], lr, opt.t
         hyper = list(opt.hyper().values()) + [0.0, 0.0, 0.0, 0.0]

@@ -99,7 +99,7 @@ cdef class Forward:
             return None
         cdef cnp.ndarray x = <cnp.ndarray>X
         if (cnp.PyArray_TYPE(x) != self.typenum or cnp.PyArray_NDIM(x) != 2
-                or not cnp.PyArray_IS_C_CONTIGUOUS(x)):
+                or not cnp.PyArray_IS_C_CONTIGUOUS(x) or not cnp.PyArray_ISNOTSWAPPED(x)):
             return None
         cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(x)
         if dims[1] != self.n_in or dims[0] < 1:

@@ -312,7 +312,7 @@ def softmax_cross_entropy(dZ, P, Z, labels, n_threads=1):
     lo, hi = labels.min(), labels.max()
     if lo < 0 or hi >= Z.shape[1]:
         raise ValueError(f"labels must lie in [0, {Z.shape[1] - 1}], got values in [{lo}, {hi}]")
-    _disjoint([("dZ", dZ), ("P", P)], [("Z", Z)])
+    _disjoint([("dZ", dZ), ("P", P)], [("Z", Z), ("labels", labels)])
     return dZ, P, Z, labels, _threads(n_threads)
 
 

@@ -16,8 +16,8 @@ def as_features(X, n_features, dtype, name="X"):
 
     TypeError for non-numeric data; ValueError for wrong ndim, no rows, wrong
     width, NaN or inf."""
-    if isinstance(X, np.ndarray) and X.dtype == dtype and X.flags.c_contiguous:
-        arr = X
+    if type(X) is np.ndarray and X.dtype == dtype and X.flags.c_contiguous:
+        arr = X          # (== compares byte order too; subclasses go through asarray)
     else:
         try:
             arr = np.asarray(X)

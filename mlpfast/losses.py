@@ -25,8 +25,11 @@ def _numeric(y, name="y"):
         y = np.asarray(y)
     except Exception as exc:  # ragged lists and the like
         raise ValueError(f"{name} could not be read as an array: {exc}") from None
-    if y.dtype == object or not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
-        raise TypeError(f"{name} must be numeric, got dtype {y.dtype}")
+    if (y.dtype == object or not (np.issubdtype(y.dtype, np.number) or y.dtype == bool)
+            or np.iscomplexobj(y)):
+        raise TypeError(f"{name} must hold real numbers, got dtype {y.dtype}")
+    if y.ndim == 0:
+        raise ValueError(f"{name} must hold one value or row per sample, got a scalar")
     if y.size == 0:
         raise ValueError(f"{name} must not be empty")
     if np.issubdtype(y.dtype, np.inexact) and not np.all(np.isfinite(y)):

@@ -6,6 +6,9 @@ dW_l = A_{l-1}ᵀ δ_l (+ λ W_l), db_l = Σ_rows δ_l, δ_{l-1} = (δ_l W_lᵀ)
 This is the column-vector recurrence δˡ = f'(zˡ) ⊙ (Wˡ⁺¹)ᵀ δˡ⁺¹ with W stored
 transposed.  Each product and what follows it is one kernel call.
 """
+import numbers
+import threading
+
 import numpy as np
 
 from . import _backend, _memory, init as _init, losses as _losses
@@ -18,10 +21,47 @@ DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
 def _dtype(dtype):
-    key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    try:
+        key = dtype if isinstance(dtype, str) or dtype is None else np.dtype(dtype).name
+    except (TypeError, ValueError):
+        key = None
     if key not in DTYPES:
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     return np.dtype(DTYPES[key])
+
+
+def _seed(seed):
+    """seed as np.random.default_rng takes it (None, an int >= 0, a sequence of them, a
+    SeedSequence, BitGenerator or Generator), with an error that names it."""
+    if not isinstance(seed, bool):
+        try:
+            np.random.default_rng(seed)
+            return int(seed) if isinstance(seed, numbers.Integral) else seed
+        except (TypeError, ValueError) as exc:
+            error = type(exc)
+    else:
+        error = TypeError
+    raise error("seed must be None, an int >= 0 (or a sequence of them) or a numpy "
+                f"SeedSequence, BitGenerator or Generator, got {seed!r}")
+
+
+class _Exclusive:
+    """Held around what writes a network's own buffers (fit, forward, backward): a call
+    from another thread meanwhile raises rather than write them too, since the native
+    engine runs without the GIL.  The holding thread may enter again (a fit's
+    callbacks may call forward or score)."""
+
+    def __init__(self, lock):
+        self._lock = lock
+
+    def __enter__(self):
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError("this network is busy in another thread (fit, forward or "
+                               "backward); use one network per thread, or wait for it")
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
 
 
 class MLP:
@@ -37,13 +77,20 @@ class MLP:
     def __init__(self, layer_sizes, activation="relu", output_activation=None,
                  loss="cross_entropy", dtype="float32", init="auto", l2=0.0, dropout=0.0,
                  seed=None, backend=None):
-        sizes = list(layer_sizes) if not isinstance(layer_sizes, (str, bytes)) else None
+        try:
+            sizes = list(layer_sizes) if not isinstance(layer_sizes, (str, bytes)) else None
+        except TypeError:
+            sizes = None
         if not sizes or len(sizes) < 2:
             raise ValueError("layer_sizes must list at least two sizes [inputs, ..., outputs], "
                              f"got {layer_sizes!r}")
         self.layer_sizes = [positive_int(m, f"layer_sizes[{i}]") for i, m in enumerate(sizes)]
         n_hidden = len(sizes) - 2
-        acts = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        acts = ([activation] * n_hidden if isinstance(activation, str)
+                else list(activation) if isinstance(activation, (list, tuple)) else None)
+        if acts is None or not all(isinstance(a, str) for a in acts):
+            raise TypeError(f"activation must be a name or a list of names (one per hidden "
+                            f"layer), got {activation!r}")
         if len(acts) != n_hidden:
             raise ValueError(f"activation must be one name or {n_hidden} names (one per hidden "
                              f"layer), got {len(acts)}")
@@ -52,12 +99,12 @@ class MLP:
         self.loss = _losses.get(loss)
         self.l2 = _scalar("l2", l2, low=0.0)
         self.dropout = fraction(dropout, "dropout")
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
+        self.seed = _seed(seed)
+        self.rng = np.random.default_rng(self.seed)
         self.backend = backend
         self.kernels = _backend.get(backend)
-        self.layers = [Dense(m_in, m_out, act, self.dtype)
-                       for m_in, m_out, act in zip(self.layer_sizes, self.layer_sizes[1:], acts)]
+        self.layers = tuple(Dense(m_in, m_out, act, self.dtype) for m_in, m_out, act
+                            in zip(self.layer_sizes, self.layer_sizes[1:], acts))
         self.init = init
         self._allocate()
         for layer in self.layers:
@@ -69,15 +116,22 @@ class MLP:
         self.history = None
         self._inference = None       # the native forward plan, built on first use
         self._work = {}   # work arrays kept across batches and fits, see _buffer
+        self._lock = threading.RLock()      # see _Exclusive
 
     # ------------------------------------------------------------ parameters
     def _allocate(self):
         """Two flat buffers (weights; biases and prelu slopes) and their gradients;
-        the layers' arrays are views into them."""
+        the layers' arrays are views into them.  Tuples behind read-only properties:
+        the engine writes through these buffers, so they cannot be swapped."""
         n_w = sum(lay.n_in * lay.n_out for lay in self.layers)
         n_o = sum(lay.n_out * (2 if lay.is_prelu else 1) for lay in self.layers)
-        self.params = [_memory.zeros(n_w, self.dtype), _memory.zeros(n_o, self.dtype)]
-        self.grads = [_memory.zeros(n_w, self.dtype), _memory.zeros(n_o, self.dtype)]
+        try:
+            self._params = (_memory.zeros(n_w, self.dtype), _memory.zeros(n_o, self.dtype))
+            self._grads = (_memory.zeros(n_w, self.dtype), _memory.zeros(n_o, self.dtype))
+        except (MemoryError, ValueError):           # ValueError: beyond NumPy's sizes
+            raise MemoryError(f"layer_sizes {self.layer_sizes} need {n_w + n_o} parameters "
+                              f"of {self.dtype.itemsize} bytes, twice (with gradients): "
+                              "more than can be allocated") from None
         w = o = 0
         for lay in self.layers:
             size = lay.n_in * lay.n_out
@@ -90,6 +144,16 @@ class MLP:
                 lay._gamma = self.params[1][o:o + lay.n_out]
                 lay.dgamma = self.grads[1][o:o + lay.n_out]
                 o += lay.n_out
+
+    @property
+    def params(self):
+        """(weights, biases and prelu slopes): the flat parameter buffers (edit in place)."""
+        return self._params
+
+    @property
+    def grads(self):
+        """The gradient buffers of params, as the last backward or step left them."""
+        return self._grads
 
     @property
     def n_inputs(self):
@@ -106,9 +170,10 @@ class MLP:
     def forward(self, X):
         """Output of the last layer (logits for cross-entropy), (N, m_L); caches
         every layer's Z and A for ``backward``."""
-        A = self._forward(self._X(X), get_num_threads())
-        self._forward_rows = A.shape[0]
-        return A.copy()
+        with self._exclusive():
+            A = self._forward(self._X(X), get_num_threads())
+            self._forward_rows = A.shape[0]
+            return A.copy()
 
     def _forward(self, X, n_threads, masks=None):
         """A_L from A_0 = X; masks: one dropout seed per hidden layer (training)."""
@@ -122,13 +187,17 @@ class MLP:
     def backward(self, y):
         """After ``forward(X)``: fills every layer's delta, dW (with λW), db (and
         dgamma); returns the loss J + (λ/2) Σ‖W‖² of that batch."""
-        last = self.layers[-1]
-        if getattr(self, "_forward_rows", None) != last._rows:
-            raise RuntimeError("backward(y) needs a forward(X) first")
-        targets = self.loss.targets(y, last._rows, self.n_outputs, self.dtype)
-        loss = self._output_delta(targets, get_num_threads())
-        self._backpropagate(get_num_threads())
-        return loss + self._penalty()
+        with self._exclusive():
+            last = self.layers[-1]
+            if getattr(self, "_forward_rows", None) != last._rows:
+                raise RuntimeError("backward(y) needs a forward(X) first")
+            targets = self.loss.targets(y, last._rows, self.n_outputs, self.dtype)
+            loss = self._output_delta(targets, get_num_threads())
+            self._backpropagate(get_num_threads())
+            return loss + self._penalty()
+
+    def _exclusive(self):
+        return _Exclusive(self._lock)
 
     def _output_delta(self, targets, n_threads):
         """δ_L = ∂J/∂Z_L: the loss kernel gives ∂J/∂A_L, times f_L'(Z_L) unless identity."""
@@ -170,9 +239,10 @@ class MLP:
 
     def loss_and_grads(self, X, y):
         """(J + (λ/2) Σ‖W‖², [(dW_l, db_l) for each layer]) on the batch (X, y)."""
-        self.forward(X)
-        loss = self.backward(y)
-        return loss, [(lay.dW.copy(), lay.db.copy()) for lay in self.layers]
+        with self._exclusive():
+            self.forward(X)
+            loss = self.backward(y)
+            return loss, [(lay.dW.copy(), lay.db.copy()) for lay in self.layers]
 
     # ------------------------------------------------------------ inference
     def _output(self, X, argmax=False):

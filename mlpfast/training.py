@@ -6,6 +6,7 @@ generator.  An epoch runs either in the native engine (``mlpfast._engine``,
 the whole epoch with the GIL released) or in the Python layer path below; both
 call the same kernels in the same order and agree bitwise.
 """
+import functools
 import math
 import signal
 import threading
@@ -108,9 +109,18 @@ def _split(net, X, T, validation_data, validation_fraction):
     the validation data (None, None: none).  The training rows stay in X, gathered by
     index each batch, so X is not copied; the held-out rows are."""
     if validation_data is not None:
+        if validation_fraction is not None:
+            raise ValueError("give validation_data or validation_fraction, not both")
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+            raise TypeError("validation_data must be a pair (X, y), got "
+                            f"{type(validation_data).__name__}")
         Xv, yv = validation_data
         Xv = net._X(Xv, "validation_data[0]")
-        return None, Xv, net.loss.targets(yv, Xv.shape[0], net.n_outputs, net.dtype)
+        try:
+            return None, Xv, net.loss.targets(yv, Xv.shape[0], net.n_outputs, net.dtype)
+        except (TypeError, ValueError) as exc:      # its messages say y and X
+            raise type(exc)(f"validation_data[1] (y) against validation_data[0] (X): "
+                            f"{exc}") from None
     if not validation_fraction:
         return None, None, None
     n_val = max(1, int(round(validation_fraction * X.shape[0])))
@@ -148,6 +158,16 @@ def _progress(verbose, epochs):
         return None
 
 
+def _exclusive(fit):
+    """fit with the network held (network._Exclusive)."""
+    @functools.wraps(fit)
+    def held(net, *args, **kwargs):
+        with net._exclusive():
+            return fit(net, *args, **kwargs)
+    return held
+
+
+@_exclusive
 def fit(net, X, y, epochs=10, batch_size=32, optimizer="adam", learning_rate=1e-3,
         shuffle=True, validation_data=None, validation_fraction=None, early_stopping=False,
         patience=10, tol=1e-4, lr_schedule=None, callbacks=(), verbose=False, engine=None):
@@ -167,6 +187,7 @@ def fit(net, X, y, epochs=10, batch_size=32, optimizer="adam", learning_rate=1e-
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size")
     patience = positive_int(patience, "patience")
+    tol = _scalar("tol", tol, low=0.0)
     X = net._X(X)
     T = net.loss.targets(y, X.shape[0], net.n_outputs, net.dtype)
     if validation_fraction is not None:
@@ -205,7 +226,7 @@ def fit(net, X, y, epochs=10, batch_size=32, optimizer="adam", learning_rate=1e-
                     np.take(train, order, out=rows_of)
             epoch_seed = int(net.rng.integers(0, 2 ** 63)) if net.dropout else 0
             t0 = time.perf_counter()
-            total, steps = run_epoch(net, X, T, rows_of, batch_size, lr, opt,
+            total, steps = run_epoch(net, X, T, rows_of, min(batch_size, n), lr, opt,
                                      get_num_threads(), interrupt, epoch_seed)
             seconds = time.perf_counter() - t0
             if steps == 0:

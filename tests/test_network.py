@@ -216,6 +216,41 @@ def test_parameters_are_live_and_assignment_checks_shape():
     assert layer.W.sum() == 12                  # nothing written by the rejected values
 
 
+def test_the_buffers_and_layers_the_engine_writes_cannot_be_swapped():
+    """net.params[0] = a bigger array once sent the engine past the gradient buffers (a
+    crash); the buffers and the layers are fixed, their values editable in place."""
+    X, y = np.random.default_rng(0).random((20, 4)), np.zeros(20, int)
+    net = mlpfast.MLP([4, 5, 3], seed=0)
+    with pytest.raises(TypeError):
+        net.params[0] = np.zeros(10 ** 6, np.float32)
+    with pytest.raises(TypeError):
+        net.layers[0] = net.layers[1]
+    for name in ("params", "grads"):
+        with pytest.raises(AttributeError):
+            setattr(net, name, [np.zeros(10 ** 6, np.float32)] * 2)
+    net.params[1][:] = 1.0                      # in place: the biases
+    assert all((layer.b == 1).all() for layer in net.layers)
+    net.fit(X, y, epochs=1)
+    assert all(np.isfinite(p).all() for p in net.params)
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")     # np.matrix's
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_predict_reads_byte_swapped_and_subclassed_arrays(tmp_path, backend):
+    """Big-endian X once went to the native forward as it was (wrong classes), and an
+    ndarray subclass made predict return None."""
+    X = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32)
+    net = mlpfast.MLP([4, 5, 3], seed=1, backend=backend)
+    expected = net.predict_proba(X)
+    mm = np.memmap(tmp_path / "x.bin", np.float32, "w+", shape=X.shape)
+    mm[:] = X
+    for variant in (X.astype(">f4"), X.astype(">f8"), np.asmatrix(X), mm,
+                    np.ma.masked_array(X)):
+        np.testing.assert_array_equal(net.predict_proba(variant), expected)
+        np.testing.assert_array_equal(net.predict(variant), expected.argmax(axis=1))
+        assert net.score(variant, expected.argmax(axis=1)) == 1.0
+
+
 @pytest.mark.parametrize("activation,expected", [
     ("relu", "he"), ("gelu", "he"), ("tanh", "xavier"), ("sigmoid", "xavier")])
 def test_auto_init(activation, expected):

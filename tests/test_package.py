@@ -196,8 +196,19 @@ def test_forked_child_finishes_after_parent_ran_threaded_kernels(nat):
     assert queue.get(timeout=5) == 300.0 + 1 + 1
 
 
+def _labels_in(values):
+    """Class 0 four times, in the memory of `values` (4 float64 zeros are int64 zeros)."""
+    values[:] = 0.0
+    return values.view(np.int64)
+
+
 @pytest.mark.parametrize("call,match", [
     (lambda k, buf: k.gemm(buf[:4], buf[2:6], np.ones((8, 8))), "C overlaps A"),
+    # labels inside dZ or P: the kernel overwrote them while reading them (a crash)
+    (lambda k, buf: k.softmax_cross_entropy(buf[:4], np.empty((4, 8)), np.ones((4, 8)),
+                                            _labels_in(buf[0, :4])), "dZ overlaps labels"),
+    (lambda k, buf: k.softmax_cross_entropy(np.empty((4, 8)), buf[:4], np.ones((4, 8)),
+                                            _labels_in(buf[3, 4:])), "P overlaps labels"),
     (lambda k, buf: k.activation_backward(buf[1:5], buf[:4], np.ones((4, 8)),
                                           np.ones((4, 8)), "relu"), "dZ overlaps dA"),
     (lambda k, buf: k.activation_forward(buf[1:5], buf[:4], "tanh"), "A overlaps Z"),

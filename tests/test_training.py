@@ -198,6 +198,17 @@ BAD_FIT = [
     (dict(lr_schedule="cosine"), ValueError, "lr_schedule must be"),
     (dict(validation_fraction=1.5), ValueError, "validation_fraction must be"),
     (dict(validation_fraction=0), ValueError, r"validation_fraction must be a number in \(0, 1\)"),
+    (dict(y=3), ValueError, "y must hold one value or row per sample, got a scalar"),
+    (dict(y=np.zeros(10) + 1j), TypeError, "y must hold real numbers"),
+    (dict(tol="x"), TypeError, "tol must be a real number"),
+    (dict(tol=float("nan")), ValueError, "tol must be a finite number"),
+    (dict(tol=-5), ValueError, "tol must be a finite number"),
+    (dict(validation_data=5), TypeError, r"validation_data must be a pair \(X, y\)"),
+    (dict(validation_data=(np.zeros((4, 7)),)), TypeError, "validation_data must be a pair"),
+    (dict(validation_data=(np.zeros((4, 7)), [0, 1])), ValueError,
+     r"validation_data\[1\] \(y\) against validation_data\[0\] \(X\): y must have one row"),
+    (dict(validation_data=(np.zeros((4, 7)), np.zeros(4, int)), validation_fraction=0.2),
+     ValueError, "validation_data or validation_fraction, not both"),
 ]
 
 
@@ -222,6 +233,17 @@ BAD_NET = [
     (dict(init="orthogonal"), ValueError, "init must be 'auto' or one of"),
     (dict(l2=-1.0), ValueError, "l2 must be"),
     (dict(backend="cuda"), ValueError, "backend must be"),
+    (dict(layer_sizes=5), ValueError, "layer_sizes must list at least two"),
+    (dict(layer_sizes=[2 ** 62, 2]), MemoryError, r"layer_sizes \[4611686018427387904, 2\]"),
+    (dict(activation=5), TypeError, "activation must be a name or a list of names"),
+    (dict(activation=None), TypeError, "activation must be a name or a list of names"),
+    (dict(activation=[None]), TypeError, "activation must be a name or a list of names"),
+    (dict(seed=-1), ValueError, "seed must be None, an int >= 0"),
+    (dict(seed="abc"), TypeError, "seed must be None, an int >= 0"),
+    (dict(seed=1.5), TypeError, "seed must be None, an int >= 0"),
+    (dict(seed=True), TypeError, "seed must be None, an int >= 0"),
+    (dict(dtype=None), ValueError, "dtype must be 'float32' or 'float64'"),
+    (dict(dtype=[1, 2]), ValueError, "dtype must be 'float32' or 'float64'"),
 ]
 
 
@@ -231,6 +253,91 @@ def test_constructor_bad_input(change, error, match):
     args.update(change)
     with pytest.raises(error, match=match):
         mlpfast.MLP(**args)
+
+
+def test_a_seed_may_be_an_int_or_numpy_s_seed_objects():
+    nets = [mlpfast.MLP([3, 4, 2], seed=s) for s in (7, np.int64(7),
+                                                      np.random.SeedSequence(7), [7])]
+    for net in nets[1:]:
+        assert_same_arrays(nets[0].params, net.params)
+    assert type(nets[1].seed) is int
+
+
+@pytest.mark.parametrize("engine", [True, False])
+def test_one_optimizer_trains_networks_of_different_sizes_in_turn(engine):
+    """An Optimizer object passed to two networks holds the state of the last one it
+    trained: the other starts fresh on it.  Its state, of the wrong size, once went to
+    the update kernels unchecked (a crash); so did state replaced by hand."""
+    X, y = fit_data(n=40)
+    opt = mlpfast.optimizers.Adam(learning_rate=1e-2)
+    big, small = mlpfast.MLP([7, 300, 3], seed=0), mlpfast.MLP([7, 5, 3], seed=0)
+    big.fit(X, y, epochs=1, optimizer=opt, engine=engine)
+    small.fit(X, y, epochs=1, optimizer=opt, engine=engine)
+    assert [s["r"].shape for s in opt.state] == [p.shape for p in small.params]
+    before = [p.copy() for p in big.params]
+    big.fit(X, y, epochs=1, optimizer=opt, engine=engine)   # opt is big.optimizer again
+    assert opt.t == 2 and [s["r"].shape for s in opt.state] == [p.shape for p in big.params]
+    assert all(np.isfinite(p).all() for p in big.params)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, big.params))
+    opt.state[0]["s"] = np.zeros(3, np.float32)             # by hand, the wrong size
+    big.fit(X, y, epochs=1, optimizer=opt, engine=engine)
+    assert opt.t == 2 and opt.fits(big.params)
+
+
+def test_optimizer_settings_are_checked_whenever_they_are_set():
+    opt = mlpfast.optimizers.Adam()
+    for name, bad, error in [("beta1", 5.0, ValueError), ("eps", -1.0, ValueError),
+                             ("learning_rate", float("nan"), ValueError),
+                             ("weight_decay", "x", TypeError), ("t", 2 ** 70, ValueError),
+                             ("t", -1, ValueError), ("t", 1.5, TypeError)]:
+        with pytest.raises(error, match=name):
+            setattr(opt, name, bad)
+    opt.beta1, opt.t = 0.5, np.int64(3)
+    assert (opt.beta1, opt.t, type(opt.t)) == (0.5, 3, int)
+
+
+@pytest.mark.parametrize("engine", [True, False])
+def test_a_batch_larger_than_the_data_is_one_batch(engine):
+    """batch_size = 2**63 once overflowed the engine's Py_ssize_t."""
+    X, y = fit_data(n=40)
+    nets = [mlpfast.MLP([7, 8, 3], seed=0) for _ in range(2)]
+    for net, batch in zip(nets, (2 ** 63, 40)):
+        h = net.fit(X, y, epochs=2, batch_size=batch, engine=engine)
+        assert h.n_iter == [1, 1]
+    assert_same_arrays(nets[0].params, nets[1].params)
+
+
+def test_a_network_runs_one_fit_or_layer_pass_at_a_time():
+    """Another thread's fit, forward or backward on a network that is training raises
+    rather than write the buffers the engine writes without the GIL (that was heap
+    corruption); the training thread itself may use the network in a callback."""
+    import threading
+    X, y = fit_data(n=40)
+    net = mlpfast.MLP([7, 8, 3], seed=0)
+    seen = []
+
+    def from_another_thread(call):
+        def run():
+            try:
+                call()
+                seen.append("ran")
+            except RuntimeError as exc:
+                seen.append(str(exc))
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+
+    def callback(n, epoch, logs):
+        from_another_thread(lambda: n.forward(X))
+        from_another_thread(lambda: n.fit(X, y, epochs=1))
+        from_another_thread(lambda: n.loss_and_grads(X, y))
+        seen.append(n.score(X, y))                     # this thread: allowed
+        n.forward(X[:3])
+    net.fit(X, y, epochs=1, callbacks=[callback])
+    assert all("busy in another thread" in s for s in seen[:3]), seen
+    assert 0 <= seen[3] <= 1
+    from_another_thread(lambda: net.forward(X))        # after the fit: free again
+    assert seen[4] == "ran"
 
 
 def test_inputs_in_any_layout_are_converted():

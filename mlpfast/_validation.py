@@ -1,5 +1,6 @@
-"""Checks and conversions of user input at the public API (X, sizes, names)."""
+"""Checks and conversions of user input at the public API (X, sizes, names, paths)."""
 import numbers
+import os
 
 import numpy as np
 
@@ -26,7 +27,8 @@ def as_features(X, n_features, dtype, name="X"):
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
                                        or arr.dtype == bool) or np.iscomplexobj(arr):
             raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-        arr = np.ascontiguousarray(arr, dtype=dtype)
+        with np.errstate(over="ignore"):        # values beyond float32: the check below
+            arr = np.ascontiguousarray(arr, dtype=dtype)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (samples, features), got shape {arr.shape}")
     if arr.shape[0] == 0:
@@ -34,6 +36,10 @@ def as_features(X, n_features, dtype, name="X"):
     if arr.shape[1] != n_features:
         raise ValueError(f"{name} must have {n_features} columns (features), got {arr.shape[1]}")
     if not all_finite(arr):
+        if arr is not X and np.dtype(dtype).itemsize < 8 and all_finite(np.asarray(X)):
+            raise ValueError(f"{name} holds values beyond {np.dtype(dtype).name}'s range "
+                             f"(±{np.finfo(dtype).max:.3g}), which the network's dtype "
+                             "cannot hold")
         raise ValueError(f"{name} must be finite: it holds NaN or inf")
     return arr
 
@@ -62,3 +68,13 @@ def fraction(value, name, allow_zero=True):
         raise ValueError(f"{name} must be a number in {'[' if allow_zero else '('}0, 1), "
                          f"got {value!r}")
     return float(value)
+
+
+def as_path(path, name="path", also=""):
+    """os.fspath(path) of a str, bytes or os.PathLike; TypeError naming `name` for anything
+    else: open() takes an int as a file descriptor, and would read, then close, whatever
+    file of the process has that number.  also: other accepted kinds, for the message."""
+    if isinstance(path, (str, bytes, os.PathLike)):
+        return os.fspath(path)
+    raise TypeError(f"{name} must be a file path (str or os.PathLike){also}, "
+                    f"got {type(path).__name__}")

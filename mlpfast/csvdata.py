@@ -20,6 +20,8 @@ from typing import List, Optional
 
 import numpy as np
 
+from ._validation import as_path
+
 __all__ = ["CSVError", "Table", "read_csv", "Standardizer"]
 
 TARGET_KINDS = ("auto", "classes", "values")
@@ -165,6 +167,7 @@ def read_csv(path, target=None, *, target_kind="auto", delimiter=","):
         raise ValueError(f"target_kind must be one of {TARGET_KINDS}, got {target_kind!r}")
     if target is not None and not isinstance(target, str):
         raise TypeError(f"target must be a column name (str) or None, got {type(target).__name__}")
+    path = as_path(path)
     where = str(path)
     header, data = _read_rows(path, delimiter)
     if target is not None and target not in header:

@@ -13,6 +13,8 @@ import zipfile
 
 import numpy as np
 
+from ._validation import as_path
+
 FORMAT = "mlpfast-model"
 VERSION = 1
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")     # a zip's first entry; an empty zip
@@ -35,11 +37,12 @@ def save(net, path):
         for i, state in enumerate(opt.state or ()):
             for slot, value in state.items():
                 arrays[f"state_{i}_{slot}"] = value
-    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    path = as_path(path)
+    folder = os.path.dirname(os.path.abspath(path))
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".mlpfast-", suffix=".npz")
     except OSError as exc:      # name the file asked for, not the temporary one
-        raise type(exc)(exc.errno, exc.strerror, os.fspath(path)) from None
+        raise type(exc)(exc.errno, exc.strerror, path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
@@ -76,9 +79,9 @@ def load(path):
         path.seek(start)
         name = getattr(path, "name", "<file object>")
     else:                           # FileNotFoundError and other OSErrors pass through
+        path = name = as_path(path, also=" or an open binary file")
         with open(path, "rb") as f:
             magic = f.read(4)
-        name = os.fspath(path)
     if magic not in _ZIP_MAGIC:     # otherwise np.load would try (and refuse) a pickle
         what = "an empty file" if not magic else "not a .npz (zip) archive"
         raise ModelFormatError(f"{name!r} is not an mlpfast model file: {what}")

@@ -154,6 +154,14 @@ def test_values_target_rejects_names(tmp_path):
         read_csv(path, target="t", target_kind="values")
 
 
+def test_a_file_descriptor_number_is_not_a_path(tmp_path):
+    import os
+    with open(tmp_path / "other.bin", "wb") as other:
+        with pytest.raises(TypeError, match="path must be a file path"):
+            read_csv(other.fileno())
+        os.fstat(other.fileno())                # still open
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(CSVError, match=r"nope\.csv: no such file"):
         read_csv(tmp_path / "nope.csv")

@@ -229,6 +229,21 @@ def test_bad_files_raise_model_format_error(tmp_path):
         mlpfast.load(io.BytesIO(b""))
 
 
+def test_a_file_descriptor_number_is_not_a_path(tmp_path):
+    """load(5) opened file descriptor 5 and closed it: another file of the process."""
+    import os
+    net = mlpfast.MLP([3, 4, 2], seed=0)
+    with open(tmp_path / "other.bin", "wb") as other:
+        fd = other.fileno()
+        with pytest.raises(TypeError, match="path must be a file path"):
+            mlpfast.load(fd)
+        with pytest.raises(TypeError, match="path must be a file path"):
+            net.save(fd)
+        os.fstat(fd)                            # still open
+        other.write(b"still ours")
+    assert (tmp_path / "other.bin").read_bytes() == b"still ours"
+
+
 def test_load_from_an_open_file(tmp_path):
     net, path = _saved(tmp_path)
     with open(path, "rb") as f:

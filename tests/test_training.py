@@ -179,6 +179,7 @@ def test_reduce_on_plateau_watches_the_validation_loss():
 BAD_FIT = [
     (dict(X=[[1, 2]]), ValueError, "X must have 7 columns"),
     (dict(X=np.full((5, 7), np.nan)), ValueError, "X must be finite"),
+    (dict(X=np.full((10, 7), 1e300)), ValueError, r"X holds values beyond float32's range"),
     (dict(X=np.empty((0, 7))), ValueError, "X must have at least one row"),
     (dict(X=[["a"] * 7]), TypeError, "X must hold real numbers"),
     (dict(X=np.zeros(7)), ValueError, "X must be 2-D"),

@@ -6,6 +6,7 @@ Read with ``allow_pickle=False``; written atomically (a temporary file in the
 same folder, then ``os.replace``).  Anything wrong with a file raises
 ``ModelFormatError``, a ValueError that says what.
 """
+import io
 import json
 import os
 import tempfile
@@ -24,7 +25,8 @@ class ModelFormatError(ValueError):
     """A model file is corrupt, truncated, foreign or from a newer mlpfast."""
 
 
-def save(net, path):
+def _arrays(net):
+    """What a model file holds, by name."""
     arrays = {"format": np.array(FORMAT), "version": np.array(VERSION),
               "config": np.array(json.dumps(net.config())),
               "rng": np.array(json.dumps(net.rng.bit_generator.state)),
@@ -37,6 +39,11 @@ def save(net, path):
         for i, state in enumerate(opt.state or ()):
             for slot, value in state.items():
                 arrays[f"state_{i}_{slot}"] = value
+    return arrays
+
+
+def save(net, path):
+    arrays = _arrays(net)
     path = as_path(path)
     folder = os.path.dirname(os.path.abspath(path))
     try:
@@ -69,10 +76,24 @@ def _json(data, key):
         raise ModelFormatError(f"model file entry {key!r} is not valid JSON: {exc}") from None
 
 
-def load(path):
-    """Read a network written by ``MLP.save``."""
-    from . import optimizers
+def to_bytes(net):
+    """The model file of `net` as bytes (what pickle and copy.deepcopy of an MLP carry)."""
+    buf = io.BytesIO()
+    np.savez(buf, **_arrays(net))
+    return buf.getvalue()
+
+
+def from_bytes(data, backend=None):
+    """The network of to_bytes' `data`, on `backend` (None: the default)."""
+    return load(io.BytesIO(data), backend)
+
+
+def load(path, backend=None):
+    """Read a network written by ``MLP.save``, on `backend` (None: the default; a model
+    file does not say, so that it loads wherever mlpfast runs)."""
+    from . import _backend, optimizers
     from .network import MLP
+    _backend.get(backend)           # a bad backend is the caller's error, not the file's
     if hasattr(path, "read"):       # an open binary file: peek, then rewind
         start = path.tell()
         magic = path.read(4)
@@ -87,7 +108,7 @@ def load(path):
         raise ModelFormatError(f"{name!r} is not an mlpfast model file: {what}")
     try:
         with np.load(path, allow_pickle=False) as data:
-            return _build(data, MLP, optimizers)
+            return _build(data, MLP, optimizers, backend)
     except ModelFormatError:
         raise
     except FileNotFoundError:
@@ -97,7 +118,7 @@ def load(path):
                                f"({type(exc).__name__}: {exc})") from None
 
 
-def _build(data, MLP, optimizers):
+def _build(data, MLP, optimizers, backend):
     if _text(data, "format") != FORMAT:
         raise ModelFormatError("not an mlpfast model file (wrong format tag)")
     version = data["version"]
@@ -111,7 +132,7 @@ def _build(data, MLP, optimizers):
                                f"reads version {VERSION}")
     config = _json(data, "config")
     try:
-        net = MLP(**config)
+        net = MLP(**config, backend=backend)
     except (TypeError, ValueError) as exc:
         raise ModelFormatError(f"model file describes an invalid network: {exc}") from None
     for i, p in enumerate(net.params):

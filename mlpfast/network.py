@@ -297,6 +297,13 @@ class MLP:
         from .io import save
         save(self, path)
 
+    def __reduce__(self):
+        """pickle and copy.deepcopy carry what a model file holds (io.to_bytes: the
+        architecture, parameters, optimiser and generator state, metadata; not the
+        history), and the backend asked for."""
+        from .io import from_bytes, to_bytes
+        return from_bytes, (to_bytes(self), self.backend)
+
     def config(self):
         """The constructor arguments, as plain JSON-able values."""
         acts = [lay.activation for lay in self.layers]

@@ -1,8 +1,10 @@
 """Model files: exact round trips, exact resumption, atomic writes, and a
 ModelFormatError that says what is wrong for every kind of bad file."""
+import copy
 import io
 import json
 import os
+import pickle
 import zipfile
 
 import numpy as np
@@ -95,6 +97,37 @@ def test_resume_after_load_equals_one_long_fit(tmp_path, dtype, optimizer):
     for a, b in zip(straight.params, resumed.params):
         np.testing.assert_array_equal(a, b)
     assert resumed.rng.bit_generator.state == straight.rng.bit_generator.state
+
+
+@pytest.mark.parametrize("backend", ["native", "python"])
+@pytest.mark.parametrize("protocol", [2, pickle.HIGHEST_PROTOCOL])
+def test_pickle_and_deepcopy_carry_the_model_file(backend, protocol):
+    """An MLP pickles (joblib, multiprocessing) and deep-copies as its model file plus
+    the backend asked for; before, both failed ('cannot pickle module')."""
+    X, y = _data("cross_entropy", n=50)
+    opts = dict(batch_size=8, optimizer="adam", learning_rate=0.01)
+    net = mlpfast.MLP([5, 7, 6, 3], activation=["prelu", "tanh"], l2=1e-3, seed=1,
+                      backend=backend)
+    net.fit(X, y, epochs=2, **opts)
+    net.metadata = {"note": "pickled"}
+    copies = [pickle.loads(pickle.dumps(net, protocol)), copy.deepcopy(net)]
+    net.fit(X, y, epochs=1, **opts)                          # the original goes on
+    for other in copies:
+        assert other.kernels is net.kernels and other.metadata == {"note": "pickled"}
+        assert other.optimizer.t == 2 * 7
+        other.fit(X, y, epochs=1, **opts)                    # resumes exactly
+        for a, b in zip(net.params, other.params):
+            np.testing.assert_array_equal(a, b)
+        other.params[0][:] = 0.0                             # its own buffers
+    assert net.params[0].any()
+
+
+def test_load_names_a_bad_backend(tmp_path):
+    _, path = _saved(tmp_path)
+    assert mlpfast.load(path, backend="python").kernels is mlpfast.reference
+    with pytest.raises(ValueError, match="backend must be") as info:
+        mlpfast.load(path, backend="cuda")
+    assert not isinstance(info.value, mlpfast.ModelFormatError)
 
 
 def test_resume_with_dropout_uses_saved_generator(tmp_path):

@@ -325,7 +325,7 @@ def main(argv=None):
     except SystemExit as exc:          # --help prints and exits 0
         return exc.code if isinstance(exc.code, int) else 0
     except (UsageError, csvdata.CSVError, mlpfast.ModelFormatError, mlpfast.TrainingDiverged,
-            ValueError, OSError) as exc:
+            ValueError, OSError, MemoryError) as exc:
         if isinstance(exc, OSError) and exc.strerror and exc.filename:
             exc = f"{exc.filename}: {exc.strerror}"
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -193,6 +193,9 @@ def test_errors_are_one_line_with_status_2(tmp_path, class_csv, capsys):
     folder = one_error_line(capsys, ["train", str(path), "--target", "kind",
                                      "--out", str(tmp_path / "no" / "m.npz")])
     assert "its folder does not exist" in folder
+    huge = one_error_line(capsys, ["train", str(path), "--target", "kind", "--layers",
+                                   "99999999999999"])      # a traceback before
+    assert "layer_sizes" in huge and "more than can be allocated" in huge
 
     model = tmp_path / "m.npz"
     assert main(["train", str(path), "--target", "kind", "--epochs", "1", "--out",

@@ -30,13 +30,14 @@ def _dtype(dtype):
     return np.dtype(DTYPES[key])
 
 
-def _seed(seed):
-    """seed as np.random.default_rng takes it (None, an int >= 0, a sequence of them, a
-    SeedSequence, BitGenerator or Generator), with an error that names it."""
+def _seeded(seed):
+    """(seed, np.random.default_rng(seed)) for what default_rng takes (None, an int >= 0,
+    a sequence of them, a SeedSequence, BitGenerator or Generator; an int kept as a
+    Python int), with an error that names seed."""
     if not isinstance(seed, bool):
         try:
-            np.random.default_rng(seed)
-            return int(seed) if isinstance(seed, numbers.Integral) else seed
+            rng = np.random.default_rng(seed)
+            return (int(seed) if isinstance(seed, numbers.Integral) else seed), rng
         except (TypeError, ValueError) as exc:
             error = type(exc)
     else:
@@ -46,13 +47,13 @@ def _seed(seed):
 
 
 class _Exclusive:
-    """Held around what writes a network's own buffers (fit, forward, backward): a call
-    from another thread meanwhile raises rather than write them too, since the native
-    engine runs without the GIL.  The holding thread may enter again (a fit's
-    callbacks may call forward or score)."""
+    """A network's hold, taken (``with net._exclusive:``) around what writes its own
+    buffers (fit, forward, backward): a call from another thread meanwhile raises rather
+    than write them too, since the native engine runs without the GIL.  The holding
+    thread may enter again (a fit's callbacks may call forward or score)."""
 
-    def __init__(self, lock):
-        self._lock = lock
+    def __init__(self):
+        self._lock = threading.RLock()
 
     def __enter__(self):
         if not self._lock.acquire(blocking=False):
@@ -99,8 +100,7 @@ class MLP:
         self.loss = _losses.get(loss)
         self.l2 = _scalar("l2", l2, low=0.0)
         self.dropout = fraction(dropout, "dropout")
-        self.seed = _seed(seed)
-        self.rng = np.random.default_rng(self.seed)
+        self.seed, self.rng = _seeded(seed)
         self.backend = backend
         self.kernels = _backend.get(backend)
         self.layers = tuple(Dense(m_in, m_out, act, self.dtype) for m_in, m_out, act
@@ -116,7 +116,7 @@ class MLP:
         self.history = None
         self._inference = None       # the native forward plan, built on first use
         self._work = {}   # work arrays kept across batches and fits, see _buffer
-        self._lock = threading.RLock()      # see _Exclusive
+        self._exclusive = _Exclusive()
 
     # ------------------------------------------------------------ parameters
     def _allocate(self):
@@ -170,7 +170,7 @@ class MLP:
     def forward(self, X):
         """Output of the last layer (logits for cross-entropy), (N, m_L); caches
         every layer's Z and A for ``backward``."""
-        with self._exclusive():
+        with self._exclusive:
             A = self._forward(self._X(X), get_num_threads())
             self._forward_rows = A.shape[0]
             return A.copy()
@@ -187,7 +187,7 @@ class MLP:
     def backward(self, y):
         """After ``forward(X)``: fills every layer's delta, dW (with λW), db (and
         dgamma); returns the loss J + (λ/2) Σ‖W‖² of that batch."""
-        with self._exclusive():
+        with self._exclusive:
             last = self.layers[-1]
             if getattr(self, "_forward_rows", None) != last._rows:
                 raise RuntimeError("backward(y) needs a forward(X) first")
@@ -195,9 +195,6 @@ class MLP:
             loss = self._output_delta(targets, get_num_threads())
             self._backpropagate(get_num_threads())
             return loss + self._penalty()
-
-    def _exclusive(self):
-        return _Exclusive(self._lock)
 
     def _output_delta(self, targets, n_threads):
         """δ_L = ∂J/∂Z_L: the loss kernel gives ∂J/∂A_L, times f_L'(Z_L) unless identity."""
@@ -239,7 +236,7 @@ class MLP:
 
     def loss_and_grads(self, X, y):
         """(J + (λ/2) Σ‖W‖², [(dW_l, db_l) for each layer]) on the batch (X, y)."""
-        with self._exclusive():
+        with self._exclusive:
             self.forward(X)
             loss = self.backward(y)
             return loss, [(lay.dW.copy(), lay.db.copy()) for lay in self.layers]

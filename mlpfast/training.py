@@ -162,7 +162,7 @@ def _exclusive(fit):
     """fit with the network held (network._Exclusive)."""
     @functools.wraps(fit)
     def held(net, *args, **kwargs):
-        with net._exclusive():
+        with net._exclusive:
             return fit(net, *args, **kwargs)
     return held
 

@@ -129,11 +129,13 @@ cdef inline void _columns(Layer* L, int t, Py_ssize_t unit, Py_ssize_t* c0,
     _share(L.n_out, t, unit, c0, c1)
 
 
-cdef inline int _band_grads(Halves* s, int t, Py_ssize_t rows,
+cdef inline int _band_grads(Halves* s, int t, Py_ssize_t rows, bint own_w,
                             floating* _dtype) noexcept nogil:
     """Once both halves have passed: band t of every layer's dW = Xᵀ δ + l2 W over the
     whole batch, and half t of each layer's db columns; sets s.nonfinite when one of
-    them is a NaN or inf.  Returns 0, or -1 (memory)."""
+    them is a NaN or inf.  own_w: the other thread read the band of W in its pass, so
+    take it back for the update meanwhile (weight_grad_core).  Returns 0, or -1
+    (memory)."""
     cdef Py_ssize_t unit = 64 // sizeof(floating), k0, k1, c0, c1
     cdef int l, rc = 0
     cdef Layer* L = s.L
@@ -145,7 +147,8 @@ cdef inline int _band_grads(Halves* s, int t, Py_ssize_t rows,
             rc |= weight_grad_core(rows, k1 - k0, L[l].n_out,
                                    <floating*>L[l].dW + k0 * L[l].n_out, NULL, inp + k0,
                                    <floating*>L[l].W + k0 * L[l].n_out,
-                                   <floating*>L[l].delta, s.l2, &s.nonfinite, 1, L[l].n_in)
+                                   <floating*>L[l].delta, s.l2, &s.nonfinite, 1, L[l].n_in,
+                                   own_w)
         _columns(&L[l], t, unit, &c0, &c1)
         if c1 > c0:
             bias_grad_cols(<floating*>L[l].db, <floating*>L[l].delta, L[l].n_out, rows, c0, c1)
@@ -200,7 +203,7 @@ cdef inline void _half_steps(Halves* s, int t, int nt, floating* _dtype) noexcep
             break
         rc, u = 0, t
         while u < 2:
-            rc |= _band_grads(s, u, rows, _dtype)
+            rc |= _band_grads(s, u, rows, nt > 1, _dtype)
             u += nt
         if _join(s, rc):
             status = NO_MEMORY

@@ -65,6 +65,15 @@ cdef extern from *:
     MLPF_DEF_BIAS_RELU(double, f64)
     MLPF_DEF_RELU_BACK(float, f32)
     MLPF_DEF_RELU_BACK(double, f64)
+    /* A store of each cache line's own first byte over [p, p + bytes): the lines
+       come into this core's cache for writing, values unchanged.  */
+    static inline void mlpf_own_lines(void *p, ptrdiff_t bytes) {
+        volatile unsigned char *c = (volatile unsigned char *)p;
+        if (bytes <= 0) return;
+        c[0] = c[0];
+        for (ptrdiff_t off = 64 - (ptrdiff_t)((size_t)p & 63); off < bytes; off += 64)
+            c[off] = c[off];
+    }
     MLPF_DEF_COLSUM(float, f32)
     MLPF_DEF_COLSUM(double, f64)
     #endif
@@ -79,6 +88,7 @@ cdef extern from *:
     void relu_backward_f64 "mlpf_relu_backward_f64"(ptrdiff_t rows, ptrdiff_t n, const double* G,
                                                     ptrdiff_t ldg, const double* Z, ptrdiff_t ldz,
                                                     double* D, ptrdiff_t ldd) noexcept nogil
+    void own_lines "mlpf_own_lines"(void* p, ptrdiff_t bytes) noexcept nogil
     void colsum_f32 "mlpf_colsum_f32"(ptrdiff_t rows, ptrdiff_t n, const float* dZ, ptrdiff_t ld,
                                       double* acc) noexcept nogil
     void colsum_f64 "mlpf_colsum_f64"(ptrdiff_t rows, ptrdiff_t n, const double* dZ, ptrdiff_t ld,
@@ -100,6 +110,7 @@ cdef struct Epilogue:
     ptrdiff_t n_rows         # dW: rows of dZ (the batch) for db
     double l2
     int* nonfinite           # dW: set to 1 when a NaN or inf is written (NULL: no check)
+    bint own_w               # dW: take W's lines for writing, tile by tile (see weight_grad_core)
 
 
 cdef inline void _forward_tile(Epilogue* e, floating* Z, floating* A, const floating* b,
@@ -166,6 +177,12 @@ cdef inline void _weight_grad_tile(Epilogue* e, floating* dW, const floating* W,
                 dW[i * ld + j] += l2 * W[i * ld + j]
     if db != NULL and r0 == 0:   # the rectangles holding row 0 cover each column once
         bias_grad_cols(db, dZ, ld, e.n_rows, c0, c1)
+    if e.own_w:
+        if c1 - c0 == ld:
+            own_lines(<void*>(W + r0 * ld), (r1 - r0) * ld * sizeof(floating))
+        else:
+            for i in range(r0, r1):
+                own_lines(<void*>(W + i * ld + c0), (c1 - c0) * sizeof(floating))
     if e.nonfinite == NULL:
         return
     if c1 - c0 == ld:            # whole rows: one contiguous run, one call (small: 320
@@ -236,12 +253,16 @@ cdef inline int linear_forward_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, float
 cdef inline int weight_grad_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating* dW,
                                  floating* db, const floating* X, const floating* W,
                                  const floating* dZ, double l2, int* nonfinite,
-                                 int n_threads, ptrdiff_t ldx=0) noexcept nogil:
+                                 int n_threads, ptrdiff_t ldx=0, bint own_w=False) noexcept nogil:
     """dW = Xᵀ dZ + l2 W ; db = Σ_rows dZ unless db is NULL ; *nonfinite = 1 if dW holds
     a NaN or inf (unless nonfinite is NULL; never reset).   X (N, K) with row stride ldx
     (0: K; a wider X gives a band of dW's rows), W, dW (K, M), dZ (N, M).  Xᵀ dZ is
     summed as its two halves' products (a K-block boundary at ⌈N/2⌉), as the header
-    says.  Returns 0, or -1 when out of memory."""
+    says.  own_w: W is about to be updated here and another core has read it since
+    its last update; each tile of W is taken for writing (values unchanged) right
+    after its tile of dW, while the products still run, rather than by the update's
+    stores, which would wait for the other core's copies.  Returns 0, or -1 when out
+    of memory."""
     cdef Epilogue e
     e.f64 = floating is double
     e.out = dW
@@ -252,6 +273,7 @@ cdef inline int weight_grad_core(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, floating
     e.n_rows = N
     e.l2 = l2
     e.nonfinite = nonfinite
+    e.own_w = own_w
     return gemm_core(True, False, K, M, N, X, ldx if ldx > 0 else K, dZ, M, dW, M, False,
                      n_threads, weight_grad_epilogue, &e, False, (N + 1) // 2)
 

@@ -264,6 +264,28 @@ static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1)
     if (J->epi) J->epi(J->ctx, 0, J->M, n0, n1);
 }
 
+/* The small-M path against op(B) = B^T (B stored N x K, K * NR elements at
+ * most): each NR-column panel of op(B) packed k-major as the packed path packs
+ * it, then run as op(B) = B with ldb = NR; the epilogue on each panel's columns. */
+static void F(smallm_bt)(const F(job) *J)
+{
+    T panel[STACK_PACK / sizeof(T)] __attribute__((aligned(64)));
+    const F(kdesc) *d = J->d;
+    F(job) P = *J;
+    P.tb = 0;
+    P.B = panel;
+    P.ldb = d->nr;
+    P.epi = NULL;
+    for (ptrdiff_t j0 = 0; j0 < J->N; j0 += d->nr) {
+        const ptrdiff_t n = J->N - j0 < d->nr ? J->N - j0 : d->nr;
+        F(pack_b)(1, J->B, J->ldb, 0, J->K, j0, n, d->nr, panel, d->pack_bt, d->pack_kmajor);
+        P.C = J->C + j0;
+        P.N = n;
+        F(smallm)(&P, 0, n);
+        if (J->epi) J->epi(J->ctx, 0, J->M, j0, j0 + n);
+    }
+}
+
 /* What the threads of a call share: the job, its cells (S) and, on the small-M
  * path, the columns a cell spans. */
 typedef struct {
@@ -300,6 +322,11 @@ static void F(smallm_task)(void *ctx, int t)
     }
 }
 
+static int F(transposed)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T *A, ptrdiff_t lda,
+                         const T *B, ptrdiff_t ldb, T *C, ptrdiff_t ldc, int accumulate,
+                         ptrdiff_t ks, int n_threads, int handoff, mlpf_epilogue epi,
+                         void *ctx);
+
 int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                  const T *A, ptrdiff_t lda, const T *B, ptrdiff_t ldb, T *C, ptrdiff_t ldc,
                  int accumulate, ptrdiff_t ks, int n_threads, int handoff, mlpf_epilogue epi,
@@ -308,16 +335,32 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
     const F(kdesc) *d = &F(kdescs)[mlpf_simd_get()];
     if (M < 1 || N < 1 || K < 1) return 0;
     if (n_threads > MAX_CELLS) n_threads = MAX_CELLS;     /* each thread owns a cell */
-    /* A single column with op(A) = A^T and C contiguous: C^T = op(B)^T A is one
-     * row against A read in place (the small-M path, M = 1).  Each element is
-     * the same fma chain (fma(a, b, acc) = fma(b, a, acc)), so the same bits. */
-    if (N == 1 && M > 1 && ldc == 1 && trans_a && !trans_b && !epi && d->sm[0][0])
-        return F(mlpf_gemm)(1, 0, 1, M, K, B, ldb, A, lda, C, M, accumulate, ks, n_threads,
-                            handoff, NULL, NULL);
+    /* A narrow C with op(A) = A^T, op(B) = B (the output layer's weight gradient:
+     * N = 10 classes): C^T = B^T A puts M along the vector lanes, N rows against A
+     * read in place, where C itself would be M rows of one part-empty vector.  It
+     * goes when it takes fewer vector FMAs: N * ceil(M / VL) < M.  Each element is
+     * the same fma chain (fma(a, b, acc) = fma(b, a, acc), the same K blocks), so
+     * the same bits; C^T is C itself when N = 1 and ldc = 1, else a scratch. */
+    if (trans_a && !trans_b && d->sm[0][0] && N * cdiv(M, d->vl) < M) {
+        if (N == 1 && ldc == 1 && !epi)
+            return F(mlpf_gemm)(1, 0, 1, M, K, B, ldb, A, lda, C, M, accumulate, ks,
+                                n_threads, handoff, NULL, NULL);
+        return F(transposed)(M, N, K, A, lda, B, ldb, C, ldc, accumulate, ks, n_threads,
+                             handoff, epi, ctx);
+    }
     F(job) J = {.d = d, .ta = trans_a, .tb = trans_b, .accumulate = accumulate,
                 .M = M, .N = N, .K = K, .ks = ks > 0 && ks < K ? ks : 0,
                 .lda = lda, .ldb = ldb, .ldc = ldc, .A = A, .B = B, .C = C,
                 .epi = epi, .ctx = ctx};
+    /* op(B) = B^T (the δ recurrence's δ W^T) with few rows and a short K, on one
+     * thread: B^T a panel at a time into a scratch, then the small-M path, which
+     * reads A in place where the packed path would pack it too. */
+    if (trans_b && !trans_a && d->sm[0][0] && M <= SMALLM_ROWS &&
+        K * d->nr * (ptrdiff_t)sizeof(T) <= STACK_PACK &&
+        (n_threads == 1 || 2.0 * M * N * K < SMALLM_PAR_FLOPS)) {
+        F(smallm_bt)(&J);
+        return 0;
+    }
     const int b_in_l2 = (double)K * (double)N * sizeof(T) <= SMALLM_B_BYTES;
     if (!trans_b && d->sm[0][0] &&
         (M <= SMALLM || (b_in_l2 && M <= (trans_a ? SMALLM_ROWS_T : SMALLM_ROWS)) ||
@@ -360,4 +403,28 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
     run_threads(J.P.nt, handoff, F(packed_task), &c);
     if (J.mem != stack_mem) aligned_free(J.mem);
     return 0;
+}
+
+/* C (M x N) = A^T B (+ C) as C^T (N x M) = B^T A on the small-M path (see
+ * mlpf_gemm), through a scratch C^T; the epilogue, if any, runs once on the
+ * whole of C after. */
+static int F(transposed)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T *A, ptrdiff_t lda,
+                         const T *B, ptrdiff_t ldb, T *C, ptrdiff_t ldc, int accumulate,
+                         ptrdiff_t ks, int n_threads, int handoff, mlpf_epilogue epi,
+                         void *ctx)
+{
+    T stack_mem[STACK_PACK / sizeof(T)] __attribute__((aligned(64)));
+    const size_t n = (size_t)(M * N);
+    T *ct = n <= sizeof stack_mem / sizeof(T) ? stack_mem : (T *)aligned_block(n * sizeof(T));
+    if (!ct) return -1;
+    if (accumulate)
+        for (ptrdiff_t i = 0; i < M; i++)
+            for (ptrdiff_t j = 0; j < N; j++) ct[j * M + i] = C[i * ldc + j];
+    int rc = F(mlpf_gemm)(1, 0, N, M, K, B, ldb, A, lda, ct, M, accumulate, ks, n_threads,
+                          handoff, NULL, NULL);
+    for (ptrdiff_t i = 0; i < M; i++)
+        for (ptrdiff_t j = 0; j < N; j++) C[i * ldc + j] = ct[j * M + i];
+    if (ct != stack_mem) aligned_free(ct);
+    if (rc == 0 && epi) epi(ctx, 0, M, 0, N);
+    return rc;
 }

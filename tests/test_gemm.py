@@ -128,7 +128,8 @@ def test_gemm_bitwise_across_threads(nat, rng, path, dtype, M, N, K):
 
 # (r0, r1, c0, c1): tiny blocks (direct path), edges, one row/column, ragged middles
 BLOCKS = [(0, 1, 0, 1), (3, 4, 0, 517), (0, 300, 516, 517), (5, 40, 7, 70),
-          (13, 29, 100, 133), (150, 300, 0, 517), (1, 299, 33, 500)]
+          (13, 29, 100, 133), (150, 300, 0, 517), (1, 299, 33, 500),
+          (0, 300, 3, 13), (7, 71, 500, 515)]      # narrow: C^T = B^T A for A^T B
 
 
 @pytest.mark.parametrize("trans_a,trans_b", TRANS)
@@ -148,6 +149,42 @@ def test_gemm_sub_block_invariance(nat, rng, path, dtype, trans_a, trans_b):
                                           full[r0:r1, c0:c1], err_msg=str((r0, r1, c0, c1)))
 
 
+@pytest.mark.parametrize("K", [1, 10, 128, 129])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_short_k_transposed_b_matches_large(nat, rng, path, dtype, K):
+    """A B^T with few rows and K <= 128 (the δ recurrence's δ W^T: B^T packed a panel
+    at a time for the small-M route) gives the rows of a 300-row product, bit for
+    bit, accumulating or not."""
+    A, B = operands(rng, 300, 100, K, dtype, False, True)
+    full = native(nat, A, B, False, True, 2)
+    C0 = random_array(rng, (300, 100), dtype)
+    full_acc = native(nat, A, B, False, True, 2, C=C0)
+    for M, N in ((1, 1), (8, 31), (33, 33), (128, 100), (17, 7)):
+        a, b = A[:M], np.ascontiguousarray(B[:N])
+        for n_threads in THREADS:
+            np.testing.assert_array_equal(native(nat, a, b, False, True, n_threads),
+                                          full[:M, :N], err_msg=str((M, N, n_threads)))
+            np.testing.assert_array_equal(
+                native(nat, a, b, False, True, n_threads, C=C0[:M, :N].copy()),
+                full_acc[:M, :N], err_msg=str((M, N, n_threads)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_narrow_accumulate_matches_wide(nat, rng, path, dtype):
+    """A^T B + C with few columns (computed as its transpose, through a scratch)
+    gives the columns of the wide product, bit for bit."""
+    K, M = 300, 131
+    A, B = operands(rng, M, 64, K, dtype, True, False)
+    C0 = random_array(rng, (M, 64), dtype)
+    full = native(nat, A, B, True, False, 2, C=C0)
+    for N in (1, 2, 10, 15):
+        b = np.ascontiguousarray(B[:, :N])
+        for n_threads in THREADS:
+            np.testing.assert_array_equal(
+                native(nat, A, b, True, False, n_threads, C=C0[:, :N].copy()),
+                full[:, :N], err_msg=str((N, n_threads)))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_transposes_agree_bitwise(nat, rng, path, dtype):
     """The storage order of the operands does not change the arithmetic."""
@@ -162,11 +199,14 @@ def test_gemm_transposes_agree_bitwise(nat, rng, path, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("N", [1, 2, 17, 64, 255])
 @pytest.mark.parametrize("n_threads", THREADS)
-def test_weight_gradient_is_the_sum_of_its_batch_halves(nat, path, rng, dtype, N, n_threads):
+@pytest.mark.parametrize("M", [131, 10])
+def test_weight_gradient_is_the_sum_of_its_batch_halves(nat, path, rng, dtype, N, n_threads,
+                                                         M):
     """dW = X₀ᵀdZ₀ + X₁ᵀdZ₁ bitwise, for the rows [0, ⌈N/2⌉) and the rest, each half
     one K block (≤ 128 rows): the one fold of linalg.pxd, which the engine's threads
-    also compute, each for a band of dW's rows."""
-    K, M = 37, 131                  # M: ragged NR panels on every path
+    also compute, each for a band of dW's rows.  M = 131: ragged NR panels on every
+    path; M = 10: dW's transpose computed (an output layer of 10 classes)."""
+    K = 37
     X, dZ = random_array(rng, (N, K), dtype), random_array(rng, (N, M), dtype)
     W = random_array(rng, (K, M), dtype)
     dW, db = np.empty_like(W), np.empty(M, dtype)

@@ -41,7 +41,8 @@ def test_linear_forward_parity(nat, ref, rng, activation, dtype, N, M, K, n_thre
 
 @pytest.mark.parametrize("prev_activation", FUSABLE)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("N,M,K", SHAPES_MNK[:-1])
+# + an output layer of 10 classes: dW (64, 10) as its transpose, δ Wᵀ with K = 10
+@pytest.mark.parametrize("N,M,K", SHAPES_MNK[:-1] + [(64, 10, 64)])
 @pytest.mark.parametrize("n_threads", THREADS)
 def test_linear_backward_parity(nat, ref, rng, prev_activation, dtype, N, M, K, n_threads):
     prev_Z = random_array(rng, (N, K), dtype, -3.0, 3.0)

@@ -24,7 +24,7 @@ from losses cimport (mean_squared_error_rows, mean_squared_error_total,
                      softmax_cross_entropy_rows, softmax_cross_entropy_total)
 from pace cimport _now
 from step cimport (DIVERGED, DONE, LOSS_BCE, LOSS_CE, NO_MEMORY, Layer, Optim, _forward_rows,
-                   _gather_batch, _layer_input, _update)
+                   _gather_batch, _layer_input, _prefetch_rows, _update)
 
 cdef extern from *:
     """
@@ -157,6 +157,18 @@ cdef inline int _band_grads(Halves* s, int t, Py_ssize_t rows, bint own_w,
     return rc
 
 
+cdef inline void _prefetch_half(Halves* s, int t, Py_ssize_t start,
+                                floating* _dtype) noexcept nogil:
+    """Ask for the rows of X that _half_pass will gather for half t of the batch at
+    start (the rows come from anywhere in X; asked for during the barrier and the
+    update, they arrive before the next pass)."""
+    cdef Py_ssize_t rows = s.batch if s.n - start > s.batch else s.n - start
+    cdef Py_ssize_t h = (rows + 1) // 2
+    cdef Py_ssize_t r0 = 0 if t == 0 else h, r1 = h if t == 0 else rows
+    if r1 > r0:
+        _prefetch_rows(r1 - r0, s.m0, <const floating*>s.X, s.order + start + r0)
+
+
 cdef inline bint _join(Halves* s, int rc) noexcept nogil:
     """The barrier after a phase, where rc is this thread's outcome of it (0, or -1:
     memory): True when either thread ran out of memory."""
@@ -204,6 +216,8 @@ cdef inline void _half_steps(Halves* s, int t, int nt, floating* _dtype) noexcep
         rc, u = 0, t
         while u < 2:
             rc |= _band_grads(s, u, rows, nt > 1, _dtype)
+            if k + 1 < s.count:                # the next batch's half u, while we wait
+                _prefetch_half(s, u, start + s.batch, _dtype)
             u += nt
         if _join(s, rc):
             status = NO_MEMORY

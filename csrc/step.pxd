@@ -154,6 +154,28 @@ cdef inline void _gather_batch(Py_ssize_t r0, Py_ssize_t rows, Py_ssize_t m0, fl
         _gather(rows, t_width, <floating*>Tb + r0 * t_width, <const floating*>T, order + r0, 1)
 
 
+cdef extern from *:
+    """
+    static inline void mlpf_prefetch_l2(const void *p) { __builtin_prefetch(p, 0, 2); }
+    """
+    void prefetch_l2 "mlpf_prefetch_l2"(const void* p) noexcept nogil
+
+
+cdef inline void _prefetch_rows(Py_ssize_t rows, Py_ssize_t m, const floating* src,
+                                const int64_t* idx) noexcept nogil:
+    """Ask for the lines of src[idx[i]] (i < rows, m elements a row) ahead of a _gather
+    of them: the rows of the next batch, while this step finishes."""
+    cdef Py_ssize_t i, j, line = 64 // sizeof(floating)
+    cdef const floating* r
+    for i in range(rows):
+        r = src + idx[i] * m
+        j = 0
+        while j < m:
+            prefetch_l2(r + j)
+            j += line
+        prefetch_l2(r + m - 1)
+
+
 cdef inline int _forward_rows(Layer* L, int n_layers, Py_ssize_t r0, Py_ssize_t rows,
                               const floating* X, double rate, uint64_t seed0,
                               int n_threads) noexcept nogil:

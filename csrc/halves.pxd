@@ -216,7 +216,7 @@ cdef inline void _half_steps(Halves* s, int t, int nt, floating* _dtype) noexcep
         rc, u = 0, t
         while u < 2:
             rc |= _band_grads(s, u, rows, nt > 1, _dtype)
-            if k + 1 < s.count:                # the next batch's half u, while we wait
+            if start + s.batch < s.n:          # the next batch's half u, while we wait
                 _prefetch_half(s, u, start + s.batch, _dtype)
             u += nt
         if _join(s, rc):

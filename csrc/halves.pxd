@@ -72,6 +72,19 @@ cdef inline void _share(Py_ssize_t n, int t, Py_ssize_t unit, Py_ssize_t* lo,
     hi[0] = cut if t == 0 else n
 
 
+cdef inline Py_ssize_t _batch_rows(Halves* s, Py_ssize_t start) noexcept nogil:
+    """Rows of the batch at start: s.batch, or what is left of the epoch."""
+    return s.batch if s.n - start > s.batch else s.n - start
+
+
+cdef inline void _half_rows(Py_ssize_t rows, int t, Py_ssize_t* r0,
+                            Py_ssize_t* r1) noexcept nogil:
+    """Half t [r0, r1) of a batch's rows: [0, h) or [h, rows), h = ⌈rows/2⌉."""
+    cdef Py_ssize_t h = (rows + 1) // 2
+    r0[0] = 0 if t == 0 else h
+    r1[0] = h if t == 0 else rows
+
+
 cdef inline int _half_pass(Halves* s, int t, Py_ssize_t rows, const int64_t* order,
                            uint64_t seed0, floating* _dtype) noexcept nogil:
     """Half t of a batch (rows [0, h) or [h, rows), h = ⌈rows/2⌉): gather, forward, loss
@@ -80,11 +93,12 @@ cdef inline int _half_pass(Halves* s, int t, Py_ssize_t rows, const int64_t* ord
     cdef int l, nl = s.n_layers, rc = 0
     cdef Layer* last = &L[nl - 1]
     cdef Layer* p
-    cdef Py_ssize_t h = (rows + 1) // 2
-    cdef Py_ssize_t r0 = 0 if t == 0 else h, r1 = h if t == 0 else rows, nr = r1 - r0
+    cdef Py_ssize_t r0, r1, nr
     cdef Py_ssize_t m = last.n_out
     cdef double inv_n = 1.0 / rows
     cdef floating* d_out = <floating*>(last.delta if last.kind == 0 else last.dA)
+    _half_rows(rows, t, &r0, &r1)
+    nr = r1 - r0
     if nr == 0:
         return 0
     _gather_batch(r0, nr, s.m0, <floating*>s.Xb, <const floating*>s.X, s.Tb, s.T,
@@ -162,9 +176,8 @@ cdef inline void _prefetch_half(Halves* s, int t, Py_ssize_t start,
     """Ask for the rows of X that _half_pass will gather for half t of the batch at
     start (the rows come from anywhere in X; asked for during the barrier and the
     update, they arrive before the next pass)."""
-    cdef Py_ssize_t rows = s.batch if s.n - start > s.batch else s.n - start
-    cdef Py_ssize_t h = (rows + 1) // 2
-    cdef Py_ssize_t r0 = 0 if t == 0 else h, r1 = h if t == 0 else rows
+    cdef Py_ssize_t r0, r1
+    _half_rows(_batch_rows(s, start), t, &r0, &r1)
     if r1 > r0:
         _prefetch_rows(r1 - r0, s.m0, <const floating*>s.X, s.order + start + r0)
 
@@ -190,7 +203,7 @@ cdef inline void _half_steps(Halves* s, int t, int nt, floating* _dtype) noexcep
     cdef int rc
     for k in range(s.count):
         start = s.start + k * s.batch
-        rows = s.batch if s.n - start > s.batch else s.n - start
+        rows = _batch_rows(s, start)
         step = s.steps + k
         if t == 0:
             s.nonfinite = 0                     # nobody reads it before the next barrier

@@ -17,13 +17,16 @@ _limit = None  # None: no cap but MAX_THREADS; 1 in a forked child
 
 
 def _default():
+    """OMP_NUM_THREADS, else the CPUs this process may run on; at most MAX_THREADS."""
     env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
     if env.isdigit() and int(env) > 0:
-        return min(int(env), MAX_THREADS)
-    try:
-        return min(len(os.sched_getaffinity(0)), MAX_THREADS)
-    except AttributeError:  # not on Linux
-        return min(os.cpu_count() or 1, MAX_THREADS)
+        n = int(env)
+    else:
+        try:
+            n = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            n = os.cpu_count() or 1
+    return min(n, MAX_THREADS)
 
 
 _num_threads = _default()

@@ -9,8 +9,9 @@ allocation failure into MemoryError.
 from cython cimport floating
 from libc.stddef cimport ptrdiff_t
 
-from gemm cimport (force_simd_path, gemm_core, mlpf_simd_best, mlpf_simd_get,
-                   mlpf_simd_name, mlpf_simd_supported, simd_paths)
+from gemm cimport (MLPF_CLAIM_RUNS, claim_runs, force_simd_path, gemm_core, mlpf_claim,
+                   mlpf_simd_best, mlpf_simd_get, mlpf_simd_name, mlpf_simd_supported,
+                   simd_paths)
 from linalg cimport linear_backward_core, linear_forward_core
 
 cdef extern from *:
@@ -43,15 +44,26 @@ def _check(int rc):
 
 def gemm(floating[:, ::1] C not None, const floating[:, ::1] A not None,
          const floating[:, ::1] B not None, bint trans_a, bint trans_b, bint accumulate,
-         int n_threads, bint handoff=False):
+         int n_threads, bint handoff=False, tuple claim=None):
     """C = op(A) op(B) (+ C if accumulate).   op(A) (M, K), op(B) (K, N), C (M, N).
-    handoff: threads from the hand-off team, as inference takes them (tests)."""
+    handoff: threads from the hand-off team, as inference takes them (tests).
+    claim: up to three writable byte arrays (unsigned char[::1]) to take for
+    writing meanwhile (gemm.h; tests)."""
     cdef ptrdiff_t K = A.shape[0] if trans_a else A.shape[1]
-    cdef int rc
+    cdef int rc, r
+    cdef unsigned char[::1] run
+    cdef mlpf_claim lines = claim_runs(NULL, 0)
+    if claim is not None:
+        if len(claim) > MLPF_CLAIM_RUNS:
+            raise ValueError(f"claim: at most {MLPF_CLAIM_RUNS} arrays, got {len(claim)}")
+        for r in range(len(claim)):
+            run = claim[r]
+            if run.shape[0] > 0:
+                lines.p[r], lines.bytes[r] = &run[0], run.shape[0]
     with nogil:
         rc = gemm_core(trans_a, trans_b, C.shape[0], C.shape[1], K, &A[0, 0], A.shape[1],
                        &B[0, 0], B.shape[1], &C[0, 0], C.shape[1], accumulate, n_threads,
-                       NULL, NULL, handoff)
+                       NULL, NULL, handoff, 0, NULL if claim is None else &lines)
     _check(rc)
 
 

@@ -47,6 +47,10 @@
  *   freed before return; failure returns -1 before any work.
  * * Epilogue: called on each MR-row panel of an MC x NC tile by the thread that
  *   finished it, right after its last KC block, while the panel is still in L1.
+ * * Claim (gemm.h): the calling thread takes the claimed lines a few at a time
+ *   between its micro-kernel calls (struct claim_cursor), where the stores drain
+ *   during the FMAs of the next call, and any left at the end.  A burst of them
+ *   before the products stalls on the store buffer for what it would save.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -196,6 +200,71 @@ static void *aligned_block(size_t bytes)
 static void aligned_free(void *p)
 {
     if (p) free(((void **)p)[-1]);
+}
+
+/* A claim (gemm.h) under way on the calling thread: the next line to take (run,
+ * off) and how many lines each step of the products takes.  Twice the lines'
+ * share of the steps, so they are ours by about half-way, when the first stores
+ * of the product's own output (C, or the epilogue's) are still to come; but at
+ * most CLAIM_STEP_LINES a step: a core holds 48-64 stores in flight (Zen 2-4,
+ * Skylake), and a step's claims past that stall its FMAs until the other core
+ * gives lines up (small's two-thread pass: 65 a step saved nothing, 32-52 saved
+ * 3-4 of its 38 us). */
+#ifndef CLAIM_STEP_LINES
+#define CLAIM_STEP_LINES 32
+#endif
+struct claim_cursor {
+    const mlpf_claim *c;        /* NULL: nothing to take */
+    int run;
+    ptrdiff_t off, per;
+};
+
+static void claim_begin(struct claim_cursor *q, const mlpf_claim *c)
+{
+    q->c = c;
+    q->run = 0;
+    q->off = 0;
+    q->per = 1;
+}
+
+/* Spread what is left over about `steps` steps (a route's micro-kernel calls). */
+static void claim_pace(struct claim_cursor *q, ptrdiff_t steps)
+{
+    ptrdiff_t lines = 0;
+    if (!q->c) return;
+    for (int r = q->run; r < MLPF_CLAIM_RUNS; r++)
+        if (q->c->p[r] && q->c->bytes[r] > 0) lines += cdiv(q->c->bytes[r], 64) + 1;
+    q->per = cdiv(2 * lines, steps > 1 ? steps : 1);
+    if (q->per > CLAIM_STEP_LINES) q->per = CLAIM_STEP_LINES;
+}
+
+void mlpf_own_lines(void *p, ptrdiff_t bytes)
+{
+    volatile unsigned char *c = (volatile unsigned char *)p;
+    if (bytes <= 0) return;
+    c[0] = c[0];
+    for (ptrdiff_t off = 64 - (ptrdiff_t)((uintptr_t)p & 63); off < bytes; off += 64)
+        c[off] = c[off];
+}
+
+/* Take the next n lines (n < 0: all that are left). */
+static void claim_take(struct claim_cursor *q, ptrdiff_t n)
+{
+    if (!q || !q->c) return;
+    while (n != 0 && q->run < MLPF_CLAIM_RUNS) {
+        const uintptr_t at = (uintptr_t)q->c->p[q->run] + (uintptr_t)q->off;
+        ptrdiff_t take = q->c->bytes[q->run] - q->off;          /* to the run's end */
+        if (!q->c->p[q->run] || take <= 0) {
+            q->run++;
+            q->off = 0;
+            continue;
+        }
+        if (n > 0 && 64 * n - (ptrdiff_t)(at & 63) < take)      /* to the n-th line's end */
+            take = 64 * n - (ptrdiff_t)(at & 63);
+        mlpf_own_lines((void *)at, take);
+        if (n > 0) n -= (ptrdiff_t)(((at + take - 1) >> 6) - (at >> 6) + 1);
+        q->off += take;
+    }
 }
 
 /* Work sharing between the nth threads of a region: ncell cells; thread t takes

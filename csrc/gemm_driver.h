@@ -107,7 +107,7 @@ static inline ptrdiff_t F(kblock)(const F(job) *J, ptrdiff_t pc)
  * NR -> MR order appears here as MR -> NR, with the same cache roles.) */
 static void F(macro_kernel)(const F(job) *J, ptrdiff_t i0, ptrdiff_t mcur, ptrdiff_t jc,
                             ptrdiff_t ncur, ptrdiff_t pc, ptrdiff_t kc, int first, int last,
-                            const T *abuf, const T *bbuf)
+                            const T *abuf, const T *bbuf, struct claim_cursor *q)
 {
     const F(kdesc) *d = J->d;
     const int mr = d->mr, nr = d->nr;
@@ -131,19 +131,18 @@ static void F(macro_kernel)(const F(job) *J, ptrdiff_t i0, ptrdiff_t mcur, ptrdi
             if (m == 1 && b_inplace && d->wide1 && ncur - jr >= MLPF_WIDE * nr) {
                 d->wide1(kc, ap, sa, bp, sb, c, J->ldc, 1, MLPF_WIDE * nr, first);
                 p += MLPF_WIDE - 1;
-                continue;
-            }
-            if (m == mr) {
+            } else if (m == mr) {
                 d->ukernel(kc, ap, sa, bp, sb, c, J->ldc, m, n, first);
-                continue;
+            } else {    /* ragged panel: its rows in chunks through the smaller row kernels */
+                for (int s = 0, i = 0; i < m;) {
+                    int r = d->rows[s].m;
+                    if (m - i < r) { s++; continue; }
+                    d->rows[s].ukernel(kc, ap + i, sa, bp, sb, c + i * J->ldc, J->ldc, r, n,
+                                       first);
+                    i += r;
+                }
             }
-            /* ragged panel: its rows in chunks through the smaller row kernels */
-            for (int s = 0, i = 0; i < m;) {
-                int r = d->rows[s].m;
-                if (m - i < r) { s++; continue; }
-                d->rows[s].ukernel(kc, ap + i, sa, bp, sb, c + i * J->ldc, J->ldc, r, n, first);
-                i += r;
-            }
+            if (q) claim_take(q, q->per);
         }
         /* the epilogue on this finished row panel while it is in L1 (a whole MC x NC
          * tile is not: small's bias + relu waited on L2 for half its time) */
@@ -154,9 +153,9 @@ static void F(macro_kernel)(const F(job) *J, ptrdiff_t i0, ptrdiff_t mcur, ptrdi
 
 /* C[m0:m1, n0:n1], the whole of K: the loops NC -> KC -> MC (then MR -> NR in
  * macro_kernel), with this thread's own packing buffers (threads share nothing,
- * so never wait). */
+ * so never wait); q: the claim, on the calling thread (else NULL). */
 static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, ptrdiff_t n1,
-                     T *bbuf, T *abuf)
+                     T *bbuf, T *abuf, struct claim_cursor *q)
 {
     const F(kdesc) *d = J->d;
     const int mr = d->mr, nr = d->nr;
@@ -184,7 +183,7 @@ static void F(block)(const F(job) *J, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, 
                 else if (mcur % mr)     /* only the ragged last micro-panel */
                     F(pack_a)(1, J->A, J->lda, i0 + mcur - mcur % mr, mcur % mr, pc, kc, mr,
                               abuf, NULL, NULL);
-                F(macro_kernel)(J, i0, mcur, jc, ncur, pc, kc, first, last, abuf, bbuf);
+                F(macro_kernel)(J, i0, mcur, jc, ncur, pc, kc, first, last, abuf, bbuf, q);
             }
         }
     }
@@ -221,8 +220,8 @@ static ptrdiff_t F(strips)(const F(kdesc) *d, int lr, ptrdiff_t n)
 /* C[0:M, n0:n1] for the small-M shapes (SMALLM in gemm.c) against op(B) = B
  * read in place (no packing, no buffer; see gemm_smallm.h): per KC block, the
  * rows in chunks of 8 / 4 / 2 / 1, each against column strips of NV vectors,
- * widest first, the last vector masked. */
-static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1)
+ * widest first, the last vector masked; q: the claim (calling thread), or NULL. */
+static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1, struct claim_cursor *q)
 {
     const F(kdesc) *d = J->d;
     const int vl = d->vl;
@@ -247,15 +246,18 @@ static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1)
             const int lr = left >= 8 ? 3 : left >= 4 ? 2 : left >= 2 ? 1 : 0;
             const T *a = J->A + i0 * sai + pc * sak;
             T *c = J->C + i0 * J->ldc;
-            if (lead[lr])
+            if (lead[lr]) {
                 d->sm[lr][0](kc, a, sai, sak, b + n0, J->ldb, c + n0, J->ldc, (int)lead[lr],
                              first);
+                if (q) claim_take(q, q->per);
+            }
             for (ptrdiff_t j = n0 + lead[lr]; j < n1;) {
                 const int lv = F(strip_width)(d, lr, cdiv(n1 - j, vl));
                 ptrdiff_t w = (ptrdiff_t)vl << lv;
                 int nlast = vl;
                 if (j + w > n1) { nlast = (int)(n1 - j - (w - vl)); w = n1 - j; }
                 d->sm[lr][lv](kc, a, sai, sak, b + j, J->ldb, c + j, J->ldc, nlast, first);
+                if (q) claim_take(q, q->per);
                 j += w;
             }
             i0 += (ptrdiff_t)1 << lr;
@@ -264,10 +266,18 @@ static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1)
     if (J->epi) J->epi(J->ctx, 0, J->M, n0, n1);
 }
 
+/* About how many kernel calls F(smallm) makes over n columns (a claim's steps). */
+static ptrdiff_t F(smallm_calls)(const F(job) *J, ptrdiff_t n)
+{
+    const ptrdiff_t M = J->M;
+    const int lr = M >= 8 ? 3 : M >= 4 ? 2 : M >= 2 ? 1 : 0;
+    return cdiv(J->K, J->d->kc) * cdiv(M, (ptrdiff_t)1 << lr) * F(strips)(J->d, lr, n);
+}
+
 /* The small-M path against op(B) = B^T (B stored N x K, K * NR elements at
  * most): each NR-column panel of op(B) packed k-major as the packed path packs
  * it, then run as op(B) = B with ldb = NR; the epilogue on each panel's columns. */
-static void F(smallm_bt)(const F(job) *J)
+static void F(smallm_bt)(const F(job) *J, struct claim_cursor *q)
 {
     T panel[STACK_PACK / sizeof(T)] __attribute__((aligned(64)));
     const F(kdesc) *d = J->d;
@@ -276,22 +286,24 @@ static void F(smallm_bt)(const F(job) *J)
     P.B = panel;
     P.ldb = d->nr;
     P.epi = NULL;
+    claim_pace(q, cdiv(J->N, d->nr) * F(smallm_calls)(J, d->nr));
     for (ptrdiff_t j0 = 0; j0 < J->N; j0 += d->nr) {
         const ptrdiff_t n = J->N - j0 < d->nr ? J->N - j0 : d->nr;
         F(pack_b)(1, J->B, J->ldb, 0, J->K, j0, n, d->nr, panel, d->pack_bt, d->pack_kmajor);
         P.C = J->C + j0;
         P.N = n;
-        F(smallm)(&P, 0, n);
+        F(smallm)(&P, 0, n, q);
         if (J->epi) J->epi(J->ctx, 0, J->M, j0, j0 + n);
     }
 }
 
-/* What the threads of a call share: the job, its cells (S) and, on the small-M
- * path, the columns a cell spans. */
+/* What the threads of a call share: the job, its cells (S), on the small-M
+ * path the columns a cell spans, and the claim (taken by thread 0, the caller). */
 typedef struct {
     const F(job) *J;
     struct share *S;
     ptrdiff_t step, shift;      /* small-M: cell c spans [c step - shift, (c+1) step - shift) */
+    struct claim_cursor *q;
 } F(task_ctx);
 
 /* Thread t of the packed path: cells of the plan's pm x pn grid over C. */
@@ -306,7 +318,7 @@ static void F(packed_task)(void *ctx, int t)
         ptrdiff_t m0 = gi * P->mstep, m1 = m0 + P->mstep < J->M ? m0 + P->mstep : J->M;
         ptrdiff_t n0 = gj * P->nstep, n1 = n0 + P->nstep < J->N ? n0 + P->nstep : J->N;
         if (m0 < m1 && n0 < n1)
-            F(block)(J, m0, m1, n0, n1, bbuf, bbuf + J->blen);
+            F(block)(J, m0, m1, n0, n1, bbuf, bbuf + J->blen, t == 0 ? c->q : NULL);
     }
 }
 
@@ -318,19 +330,20 @@ static void F(smallm_task)(void *ctx, int t)
     for (int pos = 0, cell; (cell = share_next(c->S, t, &pos)) >= 0;) {
         const ptrdiff_t n0 = cell ? cell * c->step - c->shift : 0;
         const ptrdiff_t n1 = (cell + 1) * c->step - c->shift;
-        if (n0 < N) F(smallm)(c->J, n0, n1 < N ? n1 : N);
+        if (n0 < N) F(smallm)(c->J, n0, n1 < N ? n1 : N, t == 0 ? c->q : NULL);
     }
 }
 
 static int F(transposed)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T *A, ptrdiff_t lda,
                          const T *B, ptrdiff_t ldb, T *C, ptrdiff_t ldc, int accumulate,
                          ptrdiff_t ks, int n_threads, int handoff, mlpf_epilogue epi,
-                         void *ctx);
+                         void *ctx, struct claim_cursor *q);
 
-int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
-                 const T *A, ptrdiff_t lda, const T *B, ptrdiff_t ldb, T *C, ptrdiff_t ldc,
-                 int accumulate, ptrdiff_t ks, int n_threads, int handoff, mlpf_epilogue epi,
-                 void *ctx)
+/* mlpf_gemm (gemm.h) with the claim under way in q: the route for the shape. */
+static int F(route)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                    const T *A, ptrdiff_t lda, const T *B, ptrdiff_t ldb, T *C, ptrdiff_t ldc,
+                    int accumulate, ptrdiff_t ks, int n_threads, int handoff,
+                    mlpf_epilogue epi, void *ctx, struct claim_cursor *q)
 {
     const F(kdesc) *d = &F(kdescs)[mlpf_simd_get()];
     if (M < 1 || N < 1 || K < 1) return 0;
@@ -343,10 +356,10 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
      * the same bits; C^T is C itself when N = 1 and ldc = 1, else a scratch. */
     if (trans_a && !trans_b && d->sm[0][0] && N * cdiv(M, d->vl) < M) {
         if (N == 1 && ldc == 1 && !epi)
-            return F(mlpf_gemm)(1, 0, 1, M, K, B, ldb, A, lda, C, M, accumulate, ks,
-                                n_threads, handoff, NULL, NULL);
+            return F(route)(1, 0, 1, M, K, B, ldb, A, lda, C, M, accumulate, ks,
+                            n_threads, handoff, NULL, NULL, q);
         return F(transposed)(M, N, K, A, lda, B, ldb, C, ldc, accumulate, ks, n_threads,
-                             handoff, epi, ctx);
+                             handoff, epi, ctx, q);
     }
     F(job) J = {.d = d, .ta = trans_a, .tb = trans_b, .accumulate = accumulate,
                 .M = M, .N = N, .K = K, .ks = ks > 0 && ks < K ? ks : 0,
@@ -358,7 +371,7 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
     if (trans_b && !trans_a && d->sm[0][0] && M <= SMALLM_ROWS &&
         K * d->nr * (ptrdiff_t)sizeof(T) <= STACK_PACK &&
         (n_threads == 1 || 2.0 * M * N * K < SMALLM_PAR_FLOPS)) {
-        F(smallm_bt)(&J);
+        F(smallm_bt)(&J, q);
         return 0;
     }
     const int b_in_l2 = (double)K * (double)N * sizeof(T) <= SMALLM_B_BYTES;
@@ -376,11 +389,13 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
             while (ncell > nt && (ncell > lines || ncell > MAX_CELLS)) ncell -= nt;
             struct share S;
             share_init(&S, ncell, nt);
-            F(task_ctx) c = {&J, &S, round_up(cdiv(N + shift, ncell), line), shift};
+            F(task_ctx) c = {&J, &S, round_up(cdiv(N + shift, ncell), line), shift, q};
+            claim_pace(q, F(smallm_calls)(&J, c.step));
             run_threads(nt, handoff, F(smallm_task), &c);
             return 0;
         }
-        F(smallm)(&J, 0, N);
+        claim_pace(q, F(smallm_calls)(&J, N));
+        F(smallm)(&J, 0, N, q);
         return 0;
     }
     plan_gemm(&J.P, M, N, K, d->mr, d->nr, d->mc, d->nc, n_threads);
@@ -399,10 +414,25 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
 
     struct share S;
     share_init(&S, J.P.ncell, J.P.nt);
-    F(task_ctx) c = {&J, &S, 0, 0};
+    F(task_ctx) c = {&J, &S, 0, 0, q};
+    /* thread 0's micro-kernel calls: K blocks x MR x NR panels, shared by the threads */
+    claim_pace(q, cdiv(K, kc) * cdiv(M, d->mr) * cdiv(N, d->nr) / J.P.nt);
     run_threads(J.P.nt, handoff, F(packed_task), &c);
     if (J.mem != stack_mem) aligned_free(J.mem);
     return 0;
+}
+
+int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                 const T *A, ptrdiff_t lda, const T *B, ptrdiff_t ldb, T *C, ptrdiff_t ldc,
+                 int accumulate, ptrdiff_t ks, int n_threads, int handoff, mlpf_epilogue epi,
+                 void *ctx, const mlpf_claim *claim)
+{
+    struct claim_cursor q;
+    claim_begin(&q, claim);
+    int rc = F(route)(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate, ks,
+                      n_threads, handoff, epi, ctx, &q);
+    claim_take(&q, -1);                 /* what the steps left */
+    return rc;
 }
 
 /* C (M x N) = A^T B (+ C) as C^T (N x M) = B^T A on the small-M path (see
@@ -411,7 +441,7 @@ int F(mlpf_gemm)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
 static int F(transposed)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T *A, ptrdiff_t lda,
                          const T *B, ptrdiff_t ldb, T *C, ptrdiff_t ldc, int accumulate,
                          ptrdiff_t ks, int n_threads, int handoff, mlpf_epilogue epi,
-                         void *ctx)
+                         void *ctx, struct claim_cursor *q)
 {
     T stack_mem[STACK_PACK / sizeof(T)] __attribute__((aligned(64)));
     const size_t n = (size_t)(M * N);
@@ -420,8 +450,8 @@ static int F(transposed)(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T *A, ptrd
     if (accumulate)
         for (ptrdiff_t i = 0; i < M; i++)
             for (ptrdiff_t j = 0; j < N; j++) ct[j * M + i] = C[i * ldc + j];
-    int rc = F(mlpf_gemm)(1, 0, N, M, K, B, ldb, A, lda, ct, M, accumulate, ks, n_threads,
-                          handoff, NULL, NULL);
+    int rc = F(route)(1, 0, N, M, K, B, ldb, A, lda, ct, M, accumulate, ks, n_threads,
+                      handoff, NULL, NULL, q);
     for (ptrdiff_t i = 0; i < M; i++)
         for (ptrdiff_t j = 0; j < N; j++) C[i * ldc + j] = ct[j * M + i];
     if (ct != stack_mem) aligned_free(ct);

@@ -86,9 +86,12 @@ cdef inline void _half_rows(Py_ssize_t rows, int t, Py_ssize_t* r0,
 
 
 cdef inline int _half_pass(Halves* s, int t, Py_ssize_t rows, const int64_t* order,
-                           uint64_t seed0, floating* _dtype) noexcept nogil:
+                           uint64_t seed0, bint claim, floating* _dtype) noexcept nogil:
     """Half t of a batch (rows [0, h) or [h, rows), h = ⌈rows/2⌉): gather, forward, loss
-    rows and δ rows; the gradients are left to _band_grads.  Returns 0, or -1 (memory)."""
+    rows and δ rows; the gradients are left to _band_grads.  claim: the other thread
+    read this half's A and δ in the last step's _band_grads, so the forward products
+    take their lines back for writing meanwhile (_forward_rows).  Returns 0, or -1
+    (memory)."""
     cdef Layer* L = s.L
     cdef int l, nl = s.n_layers, rc = 0
     cdef Layer* last = &L[nl - 1]
@@ -103,7 +106,8 @@ cdef inline int _half_pass(Halves* s, int t, Py_ssize_t rows, const int64_t* ord
         return 0
     _gather_batch(r0, nr, s.m0, <floating*>s.Xb, <const floating*>s.X, s.Tb, s.T,
                   s.t_width, s.loss_kind, order, 1)
-    if _forward_rows(L, nl, r0, nr, <floating*>s.Xb + r0 * s.m0, s.rate, seed0, 1) != 0:
+    if _forward_rows(L, nl, r0, nr, <floating*>s.Xb + r0 * s.m0, s.rate, seed0, 1,
+                     claim) != 0:
         return -1
     if s.loss_kind == LOSS_CE:                 # the loss: ∂J/∂A_L
         softmax_cross_entropy_rows(r0, r1, m, d_out, <floating*>s.P, <floating*>last.A,
@@ -212,7 +216,7 @@ cdef inline void _half_steps(Halves* s, int t, int nt, floating* _dtype) noexcep
         rc, u = 0, t
         while u < 2:                           # seed as training.dropout_seeds
             rc |= _half_pass(s, u, rows, s.order + start,
-                             s.epoch_seed + <uint64_t>(step * s.n_layers), _dtype)
+                             s.epoch_seed + <uint64_t>(step * s.n_layers), nt > 1, _dtype)
             u += nt
         if _join(s, rc):
             status = NO_MEMORY

@@ -14,6 +14,7 @@ from libc.string cimport memcpy
 from activations cimport activation_backward_rows
 from dropout cimport dropout_rows, splitmix64
 from finite cimport all_finite
+from gemm cimport claim_runs, mlpf_claim
 from linalg cimport linear_backward_core, linear_forward_core
 from optim cimport (adagrad_update_core, adam_update_core, momentum_update_core,
                     nesterov_update_core, rmsprop_update_core, sgd_update_core)
@@ -37,6 +38,9 @@ cdef enum:
     # anywhere in X (memory, not cache), so a second core's misses overlap
     GATHER_PAR_BYTES = 131072
     FINITE_CHUNK = 65536  # elements a thread checks at a time (teams from 2 chunks)
+    # a layer's lines claimed during its forward product at most (_forward_rows):
+    # more would leave L2 again before they are written
+    CLAIM_BYTES = 262144
 
 
 cdef struct Layer:
@@ -178,23 +182,36 @@ cdef inline void _prefetch_rows(Py_ssize_t rows, Py_ssize_t m, const floating* s
 
 cdef inline int _forward_rows(Layer* L, int n_layers, Py_ssize_t r0, Py_ssize_t rows,
                               const floating* X, double rate, uint64_t seed0,
-                              int n_threads) noexcept nogil:
+                              int n_threads, bint claim=False) noexcept nogil:
     """Rows [r0, r0 + rows) of the batch through every layer: Z, A and, with dropout,
     D of the hidden layers (row i's mask from layer l's seed + i·n_out, so any split
-    of the rows draws the same masks).  X points at row r0.  Returns 0, or -1
-    (memory)."""
+    of the rows draws the same masks).  X points at row r0.  claim: another core
+    read these rows of A, D and δ since this one wrote them (halves.pxd), so each
+    layer's product takes them for writing while it runs (gemm.h), up to
+    CLAIM_BYTES.  Returns 0, or -1 (memory)."""
     cdef int l
-    cdef Py_ssize_t off
+    cdef Py_ssize_t off, size
     cdef const floating* inp = X
+    cdef bint dropping
+    cdef mlpf_claim lines
+    cdef mlpf_claim* taking
     for l in range(n_layers):
         off = r0 * L[l].n_out
+        size = rows * L[l].n_out * sizeof(floating)
+        dropping = rate > 0 and l < n_layers - 1
+        taking = NULL
+        if claim and 3 * size <= CLAIM_BYTES:
+            lines = claim_runs(<floating*>L[l].delta + off, size,
+                               NULL if L[l].A == L[l].Z else <floating*>L[l].A + off, size,
+                               <floating*>L[l].D + off if dropping else NULL, size)
+            taking = &lines
         if linear_forward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].Z + off,
                                NULL if L[l].A == L[l].Z else <floating*>L[l].A + off, inp,
                                <floating*>L[l].W, <floating*>L[l].b, L[l].kind,
-                               <floating*>L[l].gamma, n_threads) != 0:
+                               <floating*>L[l].gamma, n_threads, False, taking) != 0:
             return -1
         inp = <floating*>L[l].A + off
-        if rate > 0 and l < n_layers - 1:
+        if dropping:
             dropout_rows(rows, L[l].n_out, <floating*>L[l].D + off, inp, rate,
                          splitmix64(seed0 + l) + <uint64_t>off, n_threads)
             inp = <floating*>L[l].D + off

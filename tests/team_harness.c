@@ -120,9 +120,9 @@ static int gemm_with_a_held_helper(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K)
         *(i < M * K ? &A[i] : &B[i - M * K]) = (float)(s >> 8) / (1 << 23) - 1;
     }
     for (ptrdiff_t i = 0; i < M * N; i++) two[i] = NAN;
-    int bad = mlpf_gemm_f32(0, 0, M, N, K, A, K, B, N, one, N, 0, 0, 1, 0, NULL, NULL) != 0;
+    int bad = mlpf_gemm_f32(0, 0, M, N, K, A, K, B, N, one, N, 0, 0, 1, 0, NULL, NULL, NULL) != 0;
     if (!bad && hold_a_helper() == 0) {
-        bad = mlpf_gemm_f32(0, 0, M, N, K, A, K, B, N, two, N, 0, 0, 2, 1, NULL, NULL) != 0;
+        bad = mlpf_gemm_f32(0, 0, M, N, K, A, K, B, N, two, N, 0, 0, 2, 1, NULL, NULL, NULL) != 0;
         release_helpers();
         bad = bad || memcmp(one, two, sizeof(float) * M * N) != 0;
         if (bad) fail("a GEMM on the team with its helper held left cells or changed bits");

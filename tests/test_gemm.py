@@ -316,6 +316,54 @@ def test_gemm_epilogue_covers_each_element_once(nat, ref, rng, dtype, N, K, M):
         assert_close(Z, Zr, dtype, k=K + 1, scale=20.0)
 
 
+# ---------------------------------------------------------------- claims
+
+# one shape per route of csrc/gemm_driver.h: (M, N, K, trans_a, trans_b)
+CLAIM_ROUTES = [(32, 128, 64, False, False),      # small-M
+                (40, 1030, 300, False, False),    # small-M, threads split N
+                (300, 517, 700, False, False),    # packed, several K blocks
+                (17, 19, 23, True, True),         # direct
+                (131, 10, 64, True, False),       # narrow: C^T = B^T A
+                (131, 1, 300, True, False),       # N = 1, C^T is C
+                (33, 100, 128, False, True)]      # short K, B^T a panel at a time
+
+
+def claimed_runs(rng):
+    """Three byte runs (a large one, one byte, one starting mid-line) inside a buffer
+    with room either side, and a copy of that buffer."""
+    buf = (rng.integers(0, 256, 70000)).astype(np.uint8)
+    return (buf[64:65600], buf[65601:65602], buf[65610:65610 + 1203]), buf.copy()
+
+
+@pytest.mark.parametrize("M,N,K,trans_a,trans_b", CLAIM_ROUTES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_claim_changes_no_value(nat, rng, path, dtype, M, N, K, trans_a, trans_b):
+    """Claimed memory (gemm.h: each line rewritten with its own value among the
+    products) keeps every byte, and C keeps its bits, on every route, for any thread
+    count, accumulating or not; on one thread C itself may be claimed."""
+    from mlpfast import _linalg
+    A, B = operands(rng, M, N, K, dtype, trans_a, trans_b)
+    C0 = random_array(rng, (M, N), dtype)
+    for accumulate, n_threads in itertools.product((False, True), THREADS_BITWISE):
+        want = native(nat, A, B, trans_a, trans_b, n_threads, C=C0 if accumulate else None)
+        runs, before = claimed_runs(rng)
+        C = C0.copy()
+        _linalg.gemm(C, A, B, trans_a, trans_b, accumulate, n_threads, claim=runs)
+        np.testing.assert_array_equal(C, want, err_msg=str((accumulate, n_threads)))
+        np.testing.assert_array_equal(runs[0].base, before)
+    C = C0.copy()
+    _linalg.gemm(C, A, B, trans_a, trans_b, True, 1, claim=(C.view(np.uint8).reshape(-1),))
+    np.testing.assert_array_equal(C, native(nat, A, B, trans_a, trans_b, 1, C=C0))
+
+
+def test_gemm_claim_takes_at_most_three_runs(rng):
+    from mlpfast import _linalg
+    A = np.ones((2, 2), np.float32)
+    runs = tuple(np.zeros(8, np.uint8) for _ in range(4))
+    with pytest.raises(ValueError, match="claim: at most 3 arrays, got 4"):
+        _linalg.gemm(np.zeros((2, 2), np.float32), A, A, False, False, False, 1, claim=runs)
+
+
 # ---------------------------------------------------------------- bad input
 
 def test_gemm_rejects_bad_input(nat):

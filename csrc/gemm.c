@@ -49,8 +49,9 @@
  *   finished it, right after its last KC block, while the panel is still in L1.
  * * Claim (gemm.h): the calling thread takes the claimed lines a few at a time
  *   between its micro-kernel calls (struct claim_cursor), where the stores drain
- *   during the FMAs of the next call, and any left at the end.  A burst of them
- *   before the products stalls on the store buffer for what it would save.
+ *   during the FMAs of the next call, and any left at the end.  In one burst
+ *   before the products they stall on the store buffer (small's pass: the burst
+ *   took 4.5 us of the 6.5 it saved).
  */
 #include <stdint.h>
 #include <stdlib.h>

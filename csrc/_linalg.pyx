@@ -57,7 +57,11 @@ def gemm(floating[:, ::1] C not None, const floating[:, ::1] A not None,
         if len(claim) > MLPF_CLAIM_RUNS:
             raise ValueError(f"claim: at most {MLPF_CLAIM_RUNS} arrays, got {len(claim)}")
         for r in range(len(claim)):
-            run = claim[r]
+            try:
+                run = claim[r]
+            except (TypeError, ValueError) as err:
+                raise TypeError(f"claim[{r}]: expected a writable 1-d contiguous uint8 array "
+                                f"({err})") from None
             if run.shape[0] > 0:
                 lines.p[r], lines.bytes[r] = &run[0], run.shape[0]
     with nogil:

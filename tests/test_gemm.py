@@ -356,12 +356,19 @@ def test_gemm_claim_changes_no_value(nat, rng, path, dtype, M, N, K, trans_a, tr
     np.testing.assert_array_equal(C, native(nat, A, B, trans_a, trans_b, 1, C=C0))
 
 
-def test_gemm_claim_takes_at_most_three_runs(rng):
+def test_gemm_claim_rejects_bad_runs():
+    """The test hook's claim: at most three writable byte arrays, named when wrong."""
     from mlpfast import _linalg
     A = np.ones((2, 2), np.float32)
+    C = np.zeros((2, 2), np.float32)
     runs = tuple(np.zeros(8, np.uint8) for _ in range(4))
     with pytest.raises(ValueError, match="claim: at most 3 arrays, got 4"):
-        _linalg.gemm(np.zeros((2, 2), np.float32), A, A, False, False, False, 1, claim=runs)
+        _linalg.gemm(C, A, A, False, False, False, 1, claim=runs)
+    read_only = np.zeros(8, np.uint8)
+    read_only.flags.writeable = False
+    for bad in (np.zeros(8, np.float32), read_only, np.zeros((2, 4), np.uint8), "bytes"):
+        with pytest.raises(TypeError, match=r"claim\[1\]: expected a writable 1-d contiguous"):
+            _linalg.gemm(C, A, A, False, False, False, 1, claim=(np.zeros(8, np.uint8), bad))
 
 
 # ---------------------------------------------------------------- bad input

@@ -251,7 +251,7 @@ void mlpf_own_lines(void *p, ptrdiff_t bytes)
 /* Take the next n lines (n < 0: all that are left). */
 static void claim_take(struct claim_cursor *q, ptrdiff_t n)
 {
-    if (!q || !q->c) return;
+    if (!q->c) return;
     while (n != 0 && q->run < MLPF_CLAIM_RUNS) {
         const uintptr_t at = (uintptr_t)q->c->p[q->run] + (uintptr_t)q->off;
         ptrdiff_t take = q->c->bytes[q->run] - q->off;          /* to the run's end */
@@ -266,6 +266,19 @@ static void claim_take(struct claim_cursor *q, ptrdiff_t n)
         if (n > 0) n -= (ptrdiff_t)(((at + take - 1) >> 6) - (at >> 6) + 1);
         q->off += take;
     }
+}
+
+/* One step's lines, after a micro-kernel call (q NULL: not the calling thread). */
+static void claim_step(struct claim_cursor *q)
+{
+    if (q) claim_take(q, q->per);
+}
+
+/* log2 of the rows of the small-M path's next row chunk (8 / 4 / 2 / 1) when
+ * `left` rows remain. */
+static int row_chunk(ptrdiff_t left)
+{
+    return left >= 8 ? 3 : left >= 4 ? 2 : left >= 2 ? 1 : 0;
 }
 
 /* Work sharing between the nth threads of a region: ncell cells; thread t takes

@@ -142,7 +142,7 @@ static void F(macro_kernel)(const F(job) *J, ptrdiff_t i0, ptrdiff_t mcur, ptrdi
                     i += r;
                 }
             }
-            if (q) claim_take(q, q->per);
+            claim_step(q);
         }
         /* the epilogue on this finished row panel while it is in L1 (a whole MC x NC
          * tile is not: small's bias + relu waited on L2 for half its time) */
@@ -243,13 +243,13 @@ static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1, struct claim_
         const T *b = J->B + pc * J->ldb;
         for (ptrdiff_t i0 = 0; i0 < J->M;) {
             const ptrdiff_t left = J->M - i0;
-            const int lr = left >= 8 ? 3 : left >= 4 ? 2 : left >= 2 ? 1 : 0;
+            const int lr = row_chunk(left);
             const T *a = J->A + i0 * sai + pc * sak;
             T *c = J->C + i0 * J->ldc;
             if (lead[lr]) {
                 d->sm[lr][0](kc, a, sai, sak, b + n0, J->ldb, c + n0, J->ldc, (int)lead[lr],
                              first);
-                if (q) claim_take(q, q->per);
+                claim_step(q);
             }
             for (ptrdiff_t j = n0 + lead[lr]; j < n1;) {
                 const int lv = F(strip_width)(d, lr, cdiv(n1 - j, vl));
@@ -257,7 +257,7 @@ static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1, struct claim_
                 int nlast = vl;
                 if (j + w > n1) { nlast = (int)(n1 - j - (w - vl)); w = n1 - j; }
                 d->sm[lr][lv](kc, a, sai, sak, b + j, J->ldb, c + j, J->ldc, nlast, first);
-                if (q) claim_take(q, q->per);
+                claim_step(q);
                 j += w;
             }
             i0 += (ptrdiff_t)1 << lr;
@@ -269,9 +269,8 @@ static void F(smallm)(const F(job) *J, ptrdiff_t n0, ptrdiff_t n1, struct claim_
 /* About how many kernel calls F(smallm) makes over n columns (a claim's steps). */
 static ptrdiff_t F(smallm_calls)(const F(job) *J, ptrdiff_t n)
 {
-    const ptrdiff_t M = J->M;
-    const int lr = M >= 8 ? 3 : M >= 4 ? 2 : M >= 2 ? 1 : 0;
-    return cdiv(J->K, J->d->kc) * cdiv(M, (ptrdiff_t)1 << lr) * F(strips)(J->d, lr, n);
+    const int lr = row_chunk(J->M);
+    return cdiv(J->K, J->d->kc) * cdiv(J->M, (ptrdiff_t)1 << lr) * F(strips)(J->d, lr, n);
 }
 
 /* The small-M path against op(B) = B^T (B stored N x K, K * NR elements at

@@ -192,6 +192,7 @@ cdef inline int _forward_rows(Layer* L, int n_layers, Py_ssize_t r0, Py_ssize_t 
     cdef int l
     cdef Py_ssize_t off, size
     cdef const floating* inp = X
+    cdef floating* act           # A, or NULL when A is Z (identity)
     cdef bint dropping
     cdef mlpf_claim lines
     cdef mlpf_claim* taking
@@ -199,14 +200,13 @@ cdef inline int _forward_rows(Layer* L, int n_layers, Py_ssize_t r0, Py_ssize_t 
         off = r0 * L[l].n_out
         size = rows * L[l].n_out * sizeof(floating)
         dropping = rate > 0 and l < n_layers - 1
+        act = NULL if L[l].A == L[l].Z else <floating*>L[l].A + off
         taking = NULL
         if claim and 3 * size <= CLAIM_BYTES:
-            lines = claim_runs(<floating*>L[l].delta + off, size,
-                               NULL if L[l].A == L[l].Z else <floating*>L[l].A + off, size,
+            lines = claim_runs(<floating*>L[l].delta + off, size, act, size,
                                <floating*>L[l].D + off if dropping else NULL, size)
             taking = &lines
-        if linear_forward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].Z + off,
-                               NULL if L[l].A == L[l].Z else <floating*>L[l].A + off, inp,
+        if linear_forward_core(rows, L[l].n_in, L[l].n_out, <floating*>L[l].Z + off, act, inp,
                                <floating*>L[l].W, <floating*>L[l].b, L[l].kind,
                                <floating*>L[l].gamma, n_threads, False, taking) != 0:
             return -1

@@ -375,7 +375,7 @@ static int F(route)(int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_
     }
     const int b_in_l2 = (double)K * (double)N * sizeof(T) <= SMALLM_B_BYTES;
     if (!trans_b && d->sm[0][0] &&
-        (M <= SMALLM || (b_in_l2 && M <= (trans_a ? SMALLM_ROWS_T : SMALLM_ROWS)) ||
+        (M <= SMALLM || (b_in_l2 && M <= SMALLM_ROWS) ||
          (N <= d->vl && (double)M * (double)N * (double)K <= DIRECT_MNK))) {
         /* threads split N into cells of whole cache lines, shared out by S */
         int nt = (n_threads > 1 && 2.0 * M * N * K >= SMALLM_PAR_FLOPS) ? n_threads : 1;

@@ -30,7 +30,7 @@ from libc.stdlib cimport free, malloc
 
 from activations cimport activation_backward_rows
 from gemm cimport force_simd_path
-from halves cimport Halves, _half_steps_of, barrier
+from halves cimport Halves, _half_steps_of
 from losses cimport (mean_squared_error_core, sigmoid_binary_cross_entropy_core,
                      softmax_cross_entropy_core)
 from pace cimport PROBE_WARM, Pace, _now, _pace_record, _pace_threads
@@ -173,7 +173,6 @@ cdef int _halves_epoch(Halves* s, Pace* pace, object interrupt, double* total,
                 _half_steps_of(s, 0, 1)
             else:
                 with parallel(num_threads=2):
-                    barrier()                   # time the steps, not a parked thread's wake-up
                     _half_steps_of(s, threadid(), omp_get_num_threads())
             if s.done > s.warm and forced_threads == 0:
                 _pace_record(pace, nt, (_now() - s.began) / (s.done - s.warm))

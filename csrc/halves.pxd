@@ -10,6 +10,9 @@
 # reads.  Threads that split each product instead exchange activations at every
 # layer, which costs more here than the work they share.  Each element of dW is
 # the one fold of linalg.pxd, so the bits stay those of one thread.
+# A band starts as soon as the other half's δ of its layer is written (each
+# thread posts its δ layer by layer), the last layer first; the two barriers left,
+# before the update and after it, are two posted counters, one line each way.
 # One thread runs both halves, in the same order, with the same bits.
 from cython cimport floating
 from libc.math cimport isfinite
@@ -35,6 +38,45 @@ cdef extern from *:
     }
     """
     void barrier "mlpf_barrier"() noexcept nogil    # of the enclosing OpenMP region
+
+cdef extern from *:
+    """
+    #ifndef MLPF_POSTS
+    #define MLPF_POSTS
+    #include <sched.h>
+    /* How far a thread's passes of a run have come, on a cache line of its own
+     * (its neighbours are read all step long). */
+    typedef struct { char before[64]; long n; char after[64]; } mlpf_posts;
+    static inline void mlpf_post(mlpf_posts *p, long n)
+    {
+        __atomic_store_n(&p->n, n, __ATOMIC_RELEASE);
+    }
+    /* Until p has come to n: spin (the wait is a part of one pass), and yield the
+     * core once it has lasted long enough to mean the other thread is not running. */
+    static inline void mlpf_await(const mlpf_posts *p, long n)
+    {
+        for (long i = 0; __atomic_load_n(&p->n, __ATOMIC_ACQUIRE) < n; i++) {
+    #if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+    #endif
+            if (i >= 100000) sched_yield();
+        }
+    }
+    /* The two threads' barrier: post the meetings this thread has come to, wait
+     * for the other's (one line each way, where an OpenMP barrier moves more). */
+    static inline void mlpf_meet(mlpf_posts *mine, const mlpf_posts *other)
+    {
+        const long n = mine->n + 1;                /* only this thread writes mine */
+        mlpf_post(mine, n);
+        mlpf_await(other, n);
+    }
+    #endif
+    """
+    ctypedef struct mlpf_posts:
+        long n
+    void _post "mlpf_post"(mlpf_posts* p, long n) noexcept nogil
+    void _await "mlpf_await"(const mlpf_posts* p, long n) noexcept nogil
+    void _meet "mlpf_meet"(mlpf_posts* mine, const mlpf_posts* other) noexcept nogil
 
 
 cdef struct Halves:
@@ -62,6 +104,8 @@ cdef struct Halves:
     double total
     int warm                     # steps of the run before `began` is stamped
     double began                 # when its step `warm` began, both threads there (Pace)
+    mlpf_posts posted[2]         # per thread: the δ its passes of the run have written
+    mlpf_posts met[2]            # per thread: the meetings (barriers) it has come to
 
 
 cdef inline void _share(Py_ssize_t n, int t, Py_ssize_t unit, Py_ssize_t* lo,
@@ -86,12 +130,25 @@ cdef inline void _half_rows(Py_ssize_t rows, int t, Py_ssize_t* r0,
 
 
 cdef inline int _half_pass(Halves* s, int t, Py_ssize_t rows, const int64_t* order,
-                           uint64_t seed0, bint claim, floating* _dtype) noexcept nogil:
+                           uint64_t seed0, bint claim, mlpf_posts* post, long base,
+                           floating* _dtype) noexcept nogil:
     """Half t of a batch (rows [0, h) or [h, rows), h = ⌈rows/2⌉): gather, forward, loss
     rows and δ rows; the gradients are left to _band_grads.  claim: the other thread
     read this half's A and δ in the last step's _band_grads, so the forward products
-    take their lines back for writing meanwhile (_forward_rows).  Returns 0, or -1
-    (memory)."""
+    take their lines back for writing meanwhile (_forward_rows).  post (unless NULL):
+    base + j once the δ of the last j layers are written (all of A before them), for
+    the other thread's bands (_band_grads); base + n_layers at the end, whatever
+    happened.  Returns 0, or -1 (memory)."""
+    cdef int rc = _half_pass_rows(s, t, rows, order, seed0, claim, post, base, _dtype)
+    if post != NULL:
+        _post(post, base + s.n_layers)
+    return rc
+
+
+cdef inline int _half_pass_rows(Halves* s, int t, Py_ssize_t rows, const int64_t* order,
+                                uint64_t seed0, bint claim, mlpf_posts* post, long base,
+                                floating* _dtype) noexcept nogil:
+    """_half_pass but its last post."""
     cdef Layer* L = s.L
     cdef int l, nl = s.n_layers, rc = 0
     cdef Layer* last = &L[nl - 1]
@@ -123,6 +180,8 @@ cdef inline int _half_pass(Halves* s, int t, Py_ssize_t rows, const int64_t* ord
                                  <floating*>last.A + r0 * m, <floating*>last.delta + r0 * m,
                                  <floating*>last.gamma, NULL, 1)
     for l in range(nl - 1, 0, -1):             # the δ recurrence
+        if post != NULL:
+            _post(post, base + nl - l)
         p = &L[l - 1]
         rc |= input_grad_core(nr, L[l].n_in, L[l].n_out, <floating*>p.delta + r0 * p.n_out,
                               <floating*>L[l].W, <floating*>L[l].delta + r0 * L[l].n_out,
@@ -148,17 +207,23 @@ cdef inline void _columns(Layer* L, int t, Py_ssize_t unit, Py_ssize_t* c0,
 
 
 cdef inline int _band_grads(Halves* s, int t, Py_ssize_t rows, bint own_w,
+                            const mlpf_posts* other, long base,
                             floating* _dtype) noexcept nogil:
-    """Once both halves have passed: band t of every layer's dW = Xᵀ δ + l2 W over the
-    whole batch, and half t of each layer's db columns; sets s.nonfinite when one of
-    them is a NaN or inf.  own_w: the other thread read the band of W in its pass, so
-    take it back for the update meanwhile (weight_grad_core).  Returns 0, or -1
-    (memory)."""
+    """Band t of every layer's dW = Xᵀ δ + l2 W over the whole batch, and half t of each
+    layer's db columns, the last layer first; sets s.nonfinite when one of them is a
+    NaN or inf.  Each layer's band waits for the other half's δ of that layer: until
+    other (the other thread's posts, _half_pass) reaches base + n_layers - l, unless
+    other is NULL (both halves passed here).  So a thread whose pass ended first
+    starts on the layers the other has done instead of waiting for its whole pass.
+    own_w: the other thread read the band of W in its pass, so take it back for the
+    update meanwhile (weight_grad_core).  Returns 0, or -1 (memory)."""
     cdef Py_ssize_t unit = 64 // sizeof(floating), k0, k1, c0, c1
     cdef int l, rc = 0
     cdef Layer* L = s.L
     cdef const floating* inp
-    for l in range(s.n_layers):
+    for l in range(s.n_layers - 1, -1, -1):
+        if other != NULL:
+            _await(other, base + s.n_layers - l)
         _band(&L[l], t, &k0, &k1)
         inp = _layer_input(L, l, <floating*>s.Xb, s.rate)
         if k1 > k0:
@@ -186,25 +251,43 @@ cdef inline void _prefetch_half(Halves* s, int t, Py_ssize_t start,
         _prefetch_rows(r1 - r0, s.m0, <const floating*>s.X, s.order + start + r0)
 
 
-cdef inline bint _join(Halves* s, int rc) noexcept nogil:
-    """The barrier after a phase, where rc is this thread's outcome of it (0, or -1:
-    memory): True when either thread ran out of memory."""
+cdef inline void _meet_if(mlpf_posts* mine, const mlpf_posts* other) noexcept nogil:
+    """The two threads' barrier, on mine and other (s.met); none when mine is NULL (one
+    thread)."""
+    if mine != NULL:
+        _meet(mine, other)
+
+
+cdef inline bint _join(Halves* s, int rc, mlpf_posts* mine,
+                       const mlpf_posts* other) noexcept nogil:
+    """The barrier after a phase (_meet_if), where rc is this thread's outcome of it (0,
+    or -1: memory): True when either thread ran out of memory."""
     if rc != 0:
         flag_set(&s.no_memory)
-    barrier()
+    _meet_if(mine, other)
     return s.no_memory != 0
 
 
 cdef inline void _half_steps(Halves* s, int t, int nt, floating* _dtype) noexcept nogil:
     """Thread t of nt (1 or 2) runs its halves of s.count steps from batch s.start:
-    both passes, then both bands of gradients, then both bands' updates, with a
-    barrier between."""
+    both passes, then both bands of gradients (each layer's once the other half's δ
+    of it is written), a barrier, then both bands' updates and a barrier."""
     cdef int k, l, status = DONE, u
     cdef long done = 0, step
     cdef Py_ssize_t start, rows, unit = 64 // sizeof(floating), lo, hi, off
     cdef Layer* L = s.L
     cdef double loss, total = s.total
     cdef int rc
+    cdef mlpf_posts* mine = NULL         # δ posted (_half_pass, _band_grads)
+    cdef mlpf_posts* other = NULL
+    cdef mlpf_posts* met = NULL          # barriers (_meet_if)
+    cdef mlpf_posts* other_met = NULL
+    if nt > 1:
+        mine, other = &s.posted[t], &s.posted[1 - t]
+        met, other_met = &s.met[t], &s.met[1 - t]
+        _post(mine, 0)
+        _post(met, 0)
+        barrier()              # both here: no old posts (and time steps, not a wake-up)
     for k in range(s.count):
         start = s.start + k * s.batch
         rows = _batch_rows(s, start)
@@ -216,9 +299,16 @@ cdef inline void _half_steps(Halves* s, int t, int nt, floating* _dtype) noexcep
         rc, u = 0, t
         while u < 2:                           # seed as training.dropout_seeds
             rc |= _half_pass(s, u, rows, s.order + start,
-                             s.epoch_seed + <uint64_t>(step * s.n_layers), nt > 1, _dtype)
+                             s.epoch_seed + <uint64_t>(step * s.n_layers), nt > 1, mine,
+                             k * s.n_layers, _dtype)
             u += nt
-        if _join(s, rc):
+        u = t
+        while u < 2:
+            rc |= _band_grads(s, u, rows, nt > 1, other, k * s.n_layers, _dtype)
+            if start + s.batch < s.n:          # the next batch's half u, while we wait
+                _prefetch_half(s, u, start + s.batch, _dtype)
+            u += nt
+        if _join(s, rc, met, other_met):
             status = NO_MEMORY
             break
         if s.loss_kind == LOSS_CE:
@@ -229,15 +319,6 @@ cdef inline void _half_steps(Halves* s, int t, int nt, floating* _dtype) noexcep
             loss = mean_squared_error_total(rows, s.row_loss)
         if not isfinite(loss):
             status = DIVERGED
-            break
-        rc, u = 0, t
-        while u < 2:
-            rc |= _band_grads(s, u, rows, nt > 1, _dtype)
-            if start + s.batch < s.n:          # the next batch's half u, while we wait
-                _prefetch_half(s, u, start + s.batch, _dtype)
-            u += nt
-        if _join(s, rc):
-            status = NO_MEMORY
             break
         if s.nonfinite:                        # an update would make parameters inf or nan
             status = DIVERGED
@@ -253,7 +334,7 @@ cdef inline void _half_steps(Halves* s, int t, int nt, floating* _dtype) noexcep
                 off = <floating*>L[l].db - <floating*>s.opt.grads[1]
                 _update(s.opt, 1, off + lo, off + hi, s.opt.t + step + 1, 1, _dtype)
             u += nt
-        barrier()                              # the next forward reads both shares
+        _meet_if(met, other_met)               # the next forward reads both shares
         total += loss * rows
         done += 1
     if t == 0:

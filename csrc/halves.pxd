@@ -44,6 +44,7 @@ cdef extern from *:
     #ifndef MLPF_POSTS
     #define MLPF_POSTS
     #include <sched.h>
+    #include "team.h"
     /* How far a thread's passes of a run have come, on a cache line of its own
      * (its neighbours are read all step long). */
     typedef struct { char before[64]; long n; char after[64]; } mlpf_posts;
@@ -56,9 +57,7 @@ cdef extern from *:
     static inline void mlpf_await(const mlpf_posts *p, long n)
     {
         for (long i = 0; __atomic_load_n(&p->n, __ATOMIC_ACQUIRE) < n; i++) {
-    #if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
-    #endif
+            mlpf_pause();
             if (i >= 100000) sched_yield();
         }
     }

@@ -60,13 +60,6 @@ static struct {
     pthread_cond_t wake;
 } team = {0, 0, 0, 0, -1, 0, 0, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
-static void pause_cpu(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
 /* The core this thread runs on, or -1 where that cannot be asked. */
 static int this_cpu(void)
 {
@@ -102,7 +95,7 @@ static uint64_t next_task(uint32_t seen)
     double t = now_us(), spin_end = t + MLPF_TEAM_SPIN_US, nap_end = t + MLPF_TEAM_NAP_MS * 1e3;
     for (unsigned i = 1;; i++) {
         if (GEN(s = __atomic_load_n(&team.state, __ATOMIC_ACQUIRE)) != seen) return s;
-        pause_cpu();
+        mlpf_pause();
         if (i % 256 == 0 && now_us() > spin_end) break;
     }
     while (now_us() < nap_end) {
@@ -203,6 +196,6 @@ void mlpf_team_run(int nt, mlpf_task task, void *ctx)
     while (!__atomic_compare_exchange_n(&team.state, &s, s & ~OPEN, 1, __ATOMIC_ACQ_REL,
                                         __ATOMIC_RELAXED))
         ;
-    while (__atomic_load_n(&team.state, __ATOMIC_ACQUIRE) & ACTIVE) pause_cpu();
+    while (__atomic_load_n(&team.state, __ATOMIC_ACQUIRE) & ACTIVE) mlpf_pause();
     __atomic_store_n(&team.busy, 0, __ATOMIC_RELEASE);
 }

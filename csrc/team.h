@@ -25,4 +25,12 @@ typedef void (*mlpf_task)(void *ctx, int t);
  * started has returned (their writes are then visible to the caller). */
 void mlpf_team_run(int nt, mlpf_task task, void *ctx);
 
+/* The spin-wait hint of one turn of a spin loop (this team's, the engine's posts). */
+static inline void mlpf_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 #endif
